@@ -1,0 +1,8 @@
+"""Adapters: find recurrent layers in framework models and read them into the core layout.
+
+Frameworks are imported lazily, only when a model of theirs is passed in.
+"""
+
+from ._dispatch import adapter_for, gate_weights, pick_layer, recurrent_layers, resolve_layer
+
+__all__ = ["adapter_for", "gate_weights", "pick_layer", "recurrent_layers", "resolve_layer"]

@@ -1,0 +1,454 @@
+"""Keras 3 (and Keras 2 / ``tf_keras``) adapter: the only module that imports keras.
+
+It finds recurrent layers, reads their weights into the canonical layout, and builds the
+callables that the analysis layer runs: a batched predict, the input feeding a given layer,
+and a step-by-step ("causal") view of simple recurrent stacks.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..core import GateWeights, RecurrentLayer, require
+
+_CELL_KINDS = {"LSTMCell": "LSTM", "GRUCell": "GRU", "SimpleRNNCell": "SimpleRNN"}
+_SUPPORTED = "LSTM, GRU, SimpleRNN, keras.layers.RNN around an LSTMCell/GRUCell/SimpleRNNCell, "
+_SUPPORTED += "and Bidirectional wrappers of these"
+
+
+def _module_root(obj: Any) -> str:
+    for cls in type(obj).__mro__:
+        root = cls.__module__.split(".")[0]
+        if root in ("keras", "tf_keras"):
+            return root
+    return ""
+
+
+def owns(obj: Any) -> bool:
+    """Return whether ``obj`` is a Keras 3 or ``tf_keras`` object (without importing either)."""
+    return bool(_module_root(obj))
+
+
+def _keras_for(obj: Any):
+    root = _module_root(obj) or "keras"
+    return require(root, purpose="Reading a Keras model")
+
+
+def is_saved_model_path(obj: Any) -> bool:
+    """Return whether ``obj`` is a path to a ``.keras`` file."""
+    return isinstance(obj, (str, os.PathLike)) and os.fspath(obj).endswith(".keras")
+
+
+def load(path: str | os.PathLike) -> Any:
+    """Load a ``.keras`` file with Keras' safe mode on."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise ValueError(f"Expected a path to an existing .keras file, received {path!r}.")
+    keras = require("keras", purpose="Loading a .keras file")
+    return keras.saving.load_model(path, safe_mode=True, compile=False)
+
+
+def _to_numpy(value: Any) -> np.ndarray:
+    if hasattr(value, "numpy"):
+        return np.asarray(value.numpy())
+    return np.asarray(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Discovery
+
+
+def _is_rnn(layer: Any) -> bool:
+    return any(cls.__name__ == "RNN" for cls in type(layer).__mro__) and hasattr(layer, "cell")
+
+
+def _is_bidirectional(layer: Any) -> bool:
+    return type(layer).__name__ == "Bidirectional" or (
+        hasattr(layer, "forward_layer") and hasattr(layer, "backward_layer")
+    )
+
+
+def _is_container(layer: Any) -> bool:
+    return hasattr(layer, "layers") and not _is_rnn(layer) and not _is_bidirectional(layer)
+
+
+def _looks_recurrent(layer: Any) -> bool:
+    name = type(layer).__name__
+    return "LSTM" in name or "GRU" in name or "RNN" in name or "Recurrent" in name
+
+
+def _cell_kind(rnn: Any, where: str) -> str:
+    cell_type = type(rnn.cell).__name__
+    kind = _CELL_KINDS.get(cell_type)
+    if kind is None:
+        raise ValueError(
+            f"Layer {where!r} is a {type(rnn).__name__} with a {cell_type} cell, which "
+            f"lstm_widgets does not support. Supported: {_SUPPORTED}."
+        )
+    return kind
+
+
+def _walk(obj: Any, path: tuple) -> list[tuple[tuple, Any, str]]:
+    """Yield (path, rnn layer, direction) for every recurrent layer under ``obj``."""
+    found = []
+    if _is_bidirectional(obj):
+        for rnn, direction in ((obj.forward_layer, "forward"), (obj.backward_layer, "backward")):
+            found.append(((*path, obj), rnn, direction))
+    elif _is_rnn(obj):
+        found.append(((*path, obj), obj, "backward" if obj.go_backwards else "forward"))
+    elif _is_container(obj):
+        for layer in obj.layers:
+            found.extend(_walk(layer, (*path, obj)))
+    elif _looks_recurrent(obj) or hasattr(obj, "cell"):
+        raise ValueError(
+            f"Layer {obj.name!r} ({type(obj).__name__}) is recurrent but not supported. "
+            f"Supported: {_SUPPORTED}."
+        )
+    return found
+
+
+def find_recurrent_layers(model: Any, framework: str = "keras") -> list[RecurrentLayer]:
+    """List the recurrent layers (one entry per direction) of a Keras model or layer."""
+    found = _walk(model, ())
+    entries = []
+    short_names = []
+    for path, rnn, direction in found:
+        where = path[-1].name
+        kind = _cell_kind(rnn, where)
+        if not rnn.built or getattr(rnn.cell, "kernel", None) is None:
+            raise ValueError(
+                f"Layer {where!r} has no weights yet: the model is not built. Build it "
+                "first, for example with keras.Input((T, F)) as its first layer, "
+                "model.build((None, T, F)) or by calling it on data."
+            )
+        wrapper = path[-1]
+        short = f"{wrapper.name}/{direction}" if wrapper is not rnn else rnn.name
+        short_names.append(short)
+        entries.append((path, rnn, direction, kind, short))
+    counts = {n: short_names.count(n) for n in short_names}
+    layers = []
+    for index, (path, rnn, direction, kind, short) in enumerate(entries):
+        name = short
+        if counts[short] > 1:
+            name = "/".join(p.name for p in path[1:] or path)
+            name = f"{name}/{direction}" if _is_bidirectional(path[-1]) else name
+        layers.append(
+            RecurrentLayer(
+                name=name,
+                kind=kind,
+                units=int(rnn.cell.units),
+                input_dim=int(rnn.cell.kernel.shape[0]),
+                direction=direction,
+                framework=framework,
+                index=index,
+                handle=rnn,
+                path=path,
+                extra={"stateful": bool(getattr(rnn, "stateful", False))},
+            )
+        )
+    return layers
+
+
+# ---------------------------------------------------------------------------------------------
+# Weights
+
+
+def _activation_name(fn: Any, keras_root: str, where: str) -> str:
+    name = getattr(fn, "__name__", None)
+    if name == "hard_sigmoid" and keras_root == "tf_keras":
+        return "hard_sigmoid_keras2"
+    from ..core import ACTIVATIONS
+
+    if name not in ACTIVATIONS:
+        raise ValueError(
+            f"Layer {where!r} uses the activation {name or fn!r}, which lstm_widgets cannot "
+            f"recompute. Supported activations: {sorted(ACTIVATIONS)}."
+        )
+    return name
+
+
+def read_gate_weights(layer: RecurrentLayer) -> GateWeights:
+    """Copy one recurrent layer's weights into a :class:`GateWeights` (Keras layout)."""
+    rnn = layer.handle
+    cell = rnn.cell
+    root = _module_root(rnn)
+    W = _to_numpy(cell.kernel)
+    U = _to_numpy(cell.recurrent_kernel)
+    bias = getattr(cell, "bias", None)
+    reset_after = bool(cell.reset_after) if layer.kind == "GRU" else None
+    if bias is not None:
+        b = _to_numpy(bias)
+    else:
+        b = np.zeros(W.shape[1], dtype=W.dtype)
+        if reset_after:
+            b = np.zeros((2, W.shape[1]), dtype=W.dtype)
+    return GateWeights(
+        kind=layer.kind,
+        W=W,
+        U=U,
+        b=b,
+        activation=_activation_name(cell.activation, root, layer.name),
+        recurrent_activation=(
+            None
+            if layer.kind == "SimpleRNN"
+            else _activation_name(cell.recurrent_activation, root, layer.name)
+        ),
+        reset_after=reset_after,
+        go_backwards=bool(rnn.go_backwards),
+        name=layer.name,
+        use_bias=bias is not None,
+    )
+
+
+def count_params(layer: RecurrentLayer) -> int:
+    """Return Keras' own parameter count for the layer (one direction)."""
+    return int(layer.handle.count_params())
+
+
+# ---------------------------------------------------------------------------------------------
+# Running the model
+
+
+def input_shape(model: Any) -> tuple[int | None, int | None]:
+    """Return the (T, F) a model or layer expects; ``None`` where it is free."""
+    shape = None
+    inputs = getattr(model, "inputs", None)
+    try:
+        if inputs:
+            if len(inputs) != 1:
+                raise ValueError(
+                    f"Expected a model with one input, received one with {len(inputs)} inputs."
+                )
+            shape = tuple(inputs[0].shape)
+    except AttributeError:
+        shape = None
+    if shape is None:
+        shape = getattr(model, "input_shape", None) if _safe_has(model, "input_shape") else None
+    if shape is None or len(shape) != 3:
+        return (None, None)
+    return (shape[1], shape[2])
+
+
+def _safe_has(obj: Any, attr: str) -> bool:
+    try:
+        getattr(obj, attr)
+    except (AttributeError, ValueError):
+        return False
+    return True
+
+
+def predict_fn(model: Any) -> Callable[[np.ndarray], np.ndarray]:
+    """Return ``f(x) -> outputs`` running the model in inference mode on a numpy batch."""
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        out = model(x, training=False)
+        if isinstance(out, (list, tuple)):
+            if len(out) != 1:
+                raise ValueError(
+                    f"Expected a model with one output, received one with {len(out)} outputs."
+                )
+            out = out[0]
+        return _to_numpy(out)
+
+    return predict
+
+
+def stateful_layers(model: Any) -> list[Any]:
+    """Return the stateful RNN layers of a model."""
+    return [rnn for _, rnn, _ in _walk(model, ()) if getattr(rnn, "stateful", False)]
+
+
+def snapshot_states(model: Any) -> list[tuple[Any, list[np.ndarray]]]:
+    """Copy the states of every stateful RNN layer so they can be restored."""
+    saved = []
+    for rnn in stateful_layers(model):
+        states = getattr(rnn, "states", None) or []
+        saved.append((rnn, [_to_numpy(s).copy() for s in states]))
+    return saved
+
+
+def restore_states(saved: list[tuple[Any, list[np.ndarray]]]) -> None:
+    """Write back states copied by :func:`snapshot_states`."""
+    for rnn, values in saved:
+        for var, value in zip(rnn.states, values, strict=True):
+            var.assign(value)
+
+
+def layer_input_fn(model: Any, layer: RecurrentLayer) -> Callable[[np.ndarray], np.ndarray]:
+    """Return ``f(X) -> the input that ``layer`` receives`` when the model runs on ``X``."""
+    path = layer.path
+    if not path:
+        raise ValueError("Expected a layer found by recurrent_layers(model), received a bare one.")
+    if len(path) == 1:  # the model is the layer itself
+        return lambda X: np.asarray(X)
+    keras = _keras_for(model)
+    feeders = []
+    for container, target in itertools.pairwise(path):
+        feeders.append(_feeder(keras, container, target))
+
+    def feed(X: np.ndarray) -> np.ndarray:
+        x = X
+        for f in feeders:
+            x = f(x)
+        return _to_numpy(x)
+
+    return feed
+
+
+def _feeder(keras, container, target) -> Callable:
+    layers = list(container.layers)
+    if type(container).__name__ == "Sequential":
+        before = layers[: layers.index(target)]
+
+        def run(x):
+            for lay in before:
+                x = lay(x, training=False)
+            return x
+
+        return run
+    try:
+        sub = keras.Model(container.inputs, target.input)
+    except (AttributeError, ValueError) as exc:
+        raise ValueError(
+            f"Cannot find what feeds layer {target.name!r} inside {container.name!r}: "
+            f"{exc}. Layers used more than once are not supported."
+        ) from exc
+    return lambda x: sub(x, training=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Step-by-step view of simple recurrent stacks (prefix reuse in time-step ablation)
+
+_PER_STEP = {
+    "Dense",
+    "Dropout",
+    "Activation",
+    "LayerNormalization",
+    "BatchNormalization",
+    "GaussianNoise",
+    "GaussianDropout",
+    "AlphaDropout",
+    "SpatialDropout1D",
+}
+
+
+@dataclass
+class KerasStepper:
+    """A causal recurrent stack run one step at a time on batches of opaque states.
+
+    ``step(x_t, state)`` advances every row by one input step; ``readout(state)`` applies
+    what follows the last recurrent layer to the final hidden states.
+    """
+
+    stages: list[tuple[str, Any]]
+    head: list[Any]
+    ops: Any
+
+    def initial_state(self, n: int, dtype: str = "float32") -> list:
+        """Zero states for ``n`` rows."""
+        state = []
+        for kind, obj in self.stages:
+            if kind == "cell":
+                sizes = (
+                    obj.state_size
+                    if isinstance(obj.state_size, (list, tuple))
+                    else [obj.state_size]
+                )
+                state.append([self.ops.zeros((n, int(s)), dtype=dtype) for s in sizes])
+        return state
+
+    def step(self, x_t: np.ndarray, state: list) -> list:
+        """Advance every row of ``state`` by one input step ``x_t`` of shape (rows, F)."""
+        x = self.ops.convert_to_tensor(x_t)
+        new_state = []
+        k = 0
+        for kind, obj in self.stages:
+            if kind == "cell":
+                x, s = obj(x, state[k], training=False)
+                new_state.append(list(s) if isinstance(s, (list, tuple)) else [s])
+                k += 1
+            else:
+                x = obj(x, training=False)
+        return new_state
+
+    def rows(self, state: list, start: int, stop: int) -> list:
+        """Rows ``start:stop`` of every state tensor."""
+        return [[s[start:stop] for s in layer] for layer in state]
+
+    def concat(self, a: list, b: list) -> list:
+        """Stack two states along the batch axis."""
+        return [
+            [self.ops.concatenate([x, y], axis=0) for x, y in zip(la, lb, strict=True)]
+            for la, lb in zip(a, b, strict=True)
+        ]
+
+    def readout(self, state: list) -> np.ndarray:
+        """Apply the layers after the last recurrent layer to its final hidden state."""
+        x = state[-1][0]
+        for layer in self.head:
+            x = layer(x, training=False)
+        return _to_numpy(x)
+
+
+def causal_stepper(model: Any) -> KerasStepper | None:
+    """Return a :class:`KerasStepper` if the model is a causal stack, else ``None``.
+
+    A causal stack is a chain: forward, stateless recurrent layers (all but the last
+    returning sequences), per-step layers between them (Dense, Dropout, normalisation,
+    activation), then any layers acting on the last hidden state.
+    """
+    layers = _chain(model)
+    if layers is None:
+        return None
+    rnn_positions = [i for i, lay in enumerate(layers) if _is_rnn(lay)]
+    if not rnn_positions:
+        return None
+    last = rnn_positions[-1]
+    stages = []
+    for i, lay in enumerate(layers[: last + 1]):
+        if _is_rnn(lay):
+            if (
+                type(lay.cell).__name__ not in _CELL_KINDS
+                or lay.go_backwards
+                or getattr(lay, "stateful", False)
+                or bool(lay.return_sequences) != (i != last)
+                or getattr(lay, "return_state", False)
+            ):
+                return None
+            stages.append(("cell", lay.cell))
+        elif type(lay).__name__ == "TimeDistributed" and type(lay.layer).__name__ in _PER_STEP:
+            stages.append(("layer", lay.layer))
+        elif type(lay).__name__ in _PER_STEP:
+            stages.append(("layer", lay))
+        else:
+            return None
+    head = layers[last + 1 :]
+    if any(_is_rnn(h) or _is_bidirectional(h) or _is_container(h) for h in head):
+        return None
+    return KerasStepper(stages=stages, head=head, ops=_keras_for(model).ops)
+
+
+def _chain(model: Any) -> list | None:
+    """Return the model's layers if each one feeds only the next, else ``None``."""
+    if not hasattr(model, "layers"):
+        return [model] if _is_rnn(model) else None
+    layers = [lay for lay in model.layers if type(lay).__name__ != "InputLayer"]
+    if type(model).__name__ == "Sequential":
+        return layers
+    try:
+        for prev, lay in itertools.pairwise(layers):
+            if lay.input is not prev.output:
+                return None
+        if layers and (
+            layers[0].input is not model.inputs[0] or layers[-1].output is not model.outputs[0]
+        ):
+            return None
+    except (AttributeError, ValueError, IndexError):
+        return None
+    return layers

@@ -1,0 +1,1 @@
+"""analysis layer (filled in by later modules)."""

@@ -1,0 +1,30 @@
+"""Framework-free core: gate names, the canonical weights layout and a reference recurrence.
+
+Imports numpy only.
+"""
+
+from ._activations import ACTIVATIONS, SATURATING, get_activation
+from ._layer import RecurrentLayer
+from ._names import GATE_LONG_NAMES, GATES, KINDS, MATRICES, gate_aliases, resolve_gate
+from ._optional import require
+from ._recurrence import Trace, check_sequences, run_recurrence
+from ._weights import Gate, GateWeights
+
+__all__ = [
+    "ACTIVATIONS",
+    "GATES",
+    "GATE_LONG_NAMES",
+    "KINDS",
+    "MATRICES",
+    "SATURATING",
+    "Gate",
+    "GateWeights",
+    "RecurrentLayer",
+    "Trace",
+    "check_sequences",
+    "gate_aliases",
+    "get_activation",
+    "require",
+    "resolve_gate",
+    "run_recurrence",
+]

@@ -1,0 +1,52 @@
+"""A framework-free description of one recurrent layer (one direction) inside a model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._names import GATES
+
+
+@dataclass(frozen=True)
+class RecurrentLayer:
+    """One recurrent layer, one direction, as found in a model.
+
+    Attributes
+    ----------
+    name : str
+        Unique, human-readable name (``"lstm"``, ``"bidirectional/forward"``, ``"lstm_l1"``).
+    kind : {"LSTM", "GRU", "SimpleRNN"}
+        Layer kind.
+    units : int
+        Number of hidden units.
+    input_dim : int
+        Number of input features per time step.
+    direction : {"forward", "backward"}
+        ``"backward"`` for the reverse half of a bidirectional layer or a
+        ``go_backwards`` layer.
+    framework : str
+        ``"keras"``, ``"tf_keras"`` or ``"torch"``.
+    index : int
+        Position in ``recurrent_layers(model)``.
+    handle : object
+        The framework object holding the weights (not part of equality or repr).
+    path : tuple
+        The containers from the outer model down to ``handle`` (not part of equality or repr).
+    """
+
+    name: str
+    kind: str
+    units: int
+    input_dim: int
+    direction: str = "forward"
+    framework: str = "keras"
+    index: int = 0
+    handle: Any = field(default=None, repr=False, compare=False)
+    path: tuple = field(default=(), repr=False, compare=False)
+    extra: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def gates(self) -> tuple[str, ...]:
+        """Gate keys of this layer, in packing order."""
+        return GATES[self.kind]

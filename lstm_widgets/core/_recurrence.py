@@ -1,0 +1,161 @@
+"""A numpy reference forward pass for LSTM, GRU and SimpleRNN that keeps every gate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._activations import get_activation
+from ._weights import GateWeights
+
+
+@dataclass(frozen=True)
+class Trace:
+    """Everything one recurrent layer computed at every step.
+
+    All arrays are indexed by input position ``t = 0 .. T-1``, also for layers that read
+    backwards (whose final state then sits at ``t = 0``).
+
+    Attributes
+    ----------
+    h : ndarray of shape (N, T, units)
+        Hidden state after reading input ``t``.
+    c : ndarray of shape (N, T, units) or None
+        LSTM cell state after reading input ``t``; ``None`` for GRU and SimpleRNN.
+    gates : dict of str to ndarray of shape (N, T, units)
+        Each gate's activation (after its nonlinearity) at step ``t``.
+    kind : str
+        Layer kind.
+    go_backwards : bool
+        Whether the layer read its input from the last step to the first.
+    """
+
+    h: np.ndarray
+    c: np.ndarray | None
+    gates: dict[str, np.ndarray]
+    kind: str
+    go_backwards: bool = False
+
+    def __post_init__(self) -> None:
+        if self.h.ndim != 3:
+            raise ValueError(f"Expected h of shape (N, T, units), received {self.h.shape}.")
+        for key, value in self.gates.items():
+            if value.shape != self.h.shape:
+                raise ValueError(
+                    f"Gate {key!r} has shape {value.shape}, expected {self.h.shape} like h."
+                )
+
+    @property
+    def last_h(self) -> np.ndarray:
+        """Final hidden state, shape (N, units): what a layer without sequences returns."""
+        return self.h[:, 0] if self.go_backwards else self.h[:, -1]
+
+
+def check_sequences(X, input_dim: int, *, name: str = "X") -> np.ndarray:
+    """Return ``X`` as a float array of shape (N, T, input_dim) or raise ``ValueError``."""
+    arr = np.asarray(X)
+    if arr.ndim != 3:
+        raise ValueError(
+            f"Expected {name} of shape (N, T, {input_dim}) (samples, time steps, features), "
+            f"received an array of shape {arr.shape}."
+        )
+    if arr.shape[2] != input_dim:
+        raise ValueError(
+            f"Expected {name} with {input_dim} features on its last axis, "
+            f"received shape {arr.shape}."
+        )
+    if not np.issubdtype(arr.dtype, np.number):
+        raise ValueError(f"Expected a numeric {name}, received dtype {arr.dtype}.")
+    return arr
+
+
+def run_recurrence(gate_weights: GateWeights, X) -> Trace:
+    """Run one recurrent layer over ``X`` from a zero state, in numpy, keeping every gate.
+
+    Parameters
+    ----------
+    gate_weights : GateWeights
+        The layer's weights (see :func:`lstm_widgets.gate_weights`).
+    X : array-like of shape (N, T, input_dim)
+        Input sequences. Not modified.
+
+    Returns
+    -------
+    Trace
+        Hidden states, cell states (LSTM) and gate activations, indexed by input position.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> gw = GateWeights("SimpleRNN", np.ones((1, 1)), np.zeros((1, 1)), np.zeros(1),
+    ...                  recurrent_activation=None, activation="linear")
+    >>> run_recurrence(gw, np.ones((1, 3, 1))).h[0, :, 0]
+    array([1., 1., 1.])
+    """
+    if not isinstance(gate_weights, GateWeights):
+        raise TypeError(
+            f"Expected a GateWeights (from lstm_widgets.gate_weights), "
+            f"received {type(gate_weights).__name__}."
+        )
+    gw = gate_weights
+    X = check_sequences(X, gw.input_dim).astype(np.float64)
+    step = {"LSTM": _lstm_step, "GRU": _gru_step, "SimpleRNN": _simple_step}[gw.kind]
+    act = get_activation(gw.activation)
+    rec_act = get_activation(gw.recurrent_activation) if gw.kind != "SimpleRNN" else None
+
+    W, U = gw.W.astype(np.float64), gw.U.astype(np.float64)
+    b = gw.b.astype(np.float64)
+    b_in, b_rec = (b, np.zeros_like(b)) if b.ndim == 1 else (b[0], b[1])
+    if not (gw.kind == "GRU" and gw.reset_after):
+        # Only a reset-after GRU keeps its recurrent bias apart; elsewhere the two add up.
+        b_in, b_rec = b_in + b_rec, np.zeros_like(b_rec)
+    x_proj = X @ W + b_in  # (N, T, n_gates * H): the input side of every step at once
+
+    N, T, _ = X.shape
+    H = gw.units
+    h = np.zeros((N, H))
+    c = np.zeros((N, H))
+    hs = np.empty((N, T, H))
+    cs = np.empty((N, T, H)) if gw.kind == "LSTM" else None
+    gates = {key: np.empty((N, T, H)) for key in gw.gates}
+    order = range(T - 1, -1, -1) if gw.go_backwards else range(T)
+    for t in order:
+        h, c, acts = step(x_proj[:, t], h, c, U, b_rec, H, act, rec_act, gw)
+        hs[:, t] = h
+        if cs is not None:
+            cs[:, t] = c
+        for key, value in acts.items():
+            gates[key][:, t] = value
+    return Trace(h=hs, c=cs, gates=gates, kind=gw.kind, go_backwards=gw.go_backwards)
+
+
+def _lstm_step(xp, h, c, U, b_rec, H, act, rec_act, gw):
+    z = xp + h @ U
+    i = rec_act(z[:, :H])
+    f = rec_act(z[:, H : 2 * H])
+    g = act(z[:, 2 * H : 3 * H])
+    o = rec_act(z[:, 3 * H :])
+    c = f * c + i * g
+    h = o * act(c)
+    return h, c, {"i": i, "f": f, "c": g, "o": o}
+
+
+def _gru_step(xp, h, c, U, b_rec, H, act, rec_act, gw):
+    if gw.reset_after:
+        inner = h @ U + b_rec
+        z = rec_act(xp[:, :H] + inner[:, :H])
+        r = rec_act(xp[:, H : 2 * H] + inner[:, H : 2 * H])
+        hh = act(xp[:, 2 * H :] + r * inner[:, 2 * H :])
+    else:
+        inner = h @ U[:, : 2 * H]
+        z = rec_act(xp[:, :H] + inner[:, :H])
+        r = rec_act(xp[:, H : 2 * H] + inner[:, H:])
+        hh = act(xp[:, 2 * H :] + (r * h) @ U[:, 2 * H :])
+    h = z * h + (1.0 - z) * hh
+    return h, c, {"z": z, "r": r, "h": hh}
+
+
+def _simple_step(xp, h, c, U, b_rec, H, act, rec_act, gw):
+    h = act(xp + h @ U)
+    return h, c, {"h": h}

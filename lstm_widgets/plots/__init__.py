@@ -1,0 +1,1 @@
+"""plots layer (filled in by later modules)."""

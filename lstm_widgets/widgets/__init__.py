@@ -1,0 +1,1 @@
+"""widgets layer (filled in by later modules)."""

@@ -1,0 +1,68 @@
+"""What every view widget shares: one persistent figure shown as PNG, and an error line."""
+
+from __future__ import annotations
+
+import os
+import traceback
+
+import ipywidgets as ipw
+from matplotlib.figure import Figure
+
+from ..plots._figure import new_figure, render_png
+
+
+class FigureView(ipw.VBox):
+    """A box holding controls, one persistent matplotlib Figure shown as a PNG, and an error line.
+
+    Subclasses build their controls, call :meth:`_attach` once, and call :meth:`refresh`
+    after changing artists. The figure is never recreated.
+    """
+
+    def __init__(self, *, figsize: tuple[float, float] = (8.0, 4.5), **kwargs) -> None:
+        self.figure: Figure = new_figure(figsize)
+        self.image = ipw.Image(format="png", layout=ipw.Layout(max_width="100%", height="auto"))
+        self.error = ipw.HTML(layout=ipw.Layout(display="none"))
+        super().__init__(**kwargs)
+
+    def _attach(self, *rows: ipw.Widget) -> None:
+        self.children = (*rows, self.image, self.error)
+
+    def refresh(self) -> None:
+        """Re-encode the figure into :attr:`image`."""
+        self.image.value = render_png(self.figure)
+
+    def _show_error(self, exc: BaseException | None) -> None:
+        if exc is None:
+            self.error.value = ""
+            self.error.layout.display = "none"
+            return
+        import html
+
+        last = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        self.error.value = (
+            f'<div style="color:#b00020;font-family:monospace">Redraw failed: '
+            f"{html.escape(last)}</div>"
+        )
+        self.error.layout.display = ""
+
+    def _safely(self, draw) -> None:
+        """Run ``draw()``, then refresh; show any exception inside the widget."""
+        try:
+            draw()
+            self.refresh()
+        except Exception as exc:
+            self._show_error(exc)
+        else:
+            self._show_error(None)
+
+    def save(self, path: str | os.PathLike, **kwargs) -> None:
+        """Save the current figure (format from the file suffix: png, svg, pdf).
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination file.
+        **kwargs
+            Passed to ``Figure.savefig`` (``dpi``, ``bbox_inches``, ...).
+        """
+        self.figure.savefig(os.fspath(path), **kwargs)
