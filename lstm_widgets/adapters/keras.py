@@ -11,6 +11,7 @@ import itertools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -40,6 +41,20 @@ def _keras_for(obj: Any):
     return require(root, purpose="Reading a Keras model")
 
 
+def _ops_for(obj: Any) -> Any:
+    """Return ``keras.ops``, or the few TensorFlow equivalents for ``tf_keras`` (no ops)."""
+    keras = _keras_for(obj)
+    ops = getattr(keras, "ops", None)
+    if ops is not None:
+        return ops
+    tf = require("tensorflow", purpose="Running a tf_keras model step by step")
+    return SimpleNamespace(
+        zeros=tf.zeros,
+        convert_to_tensor=tf.convert_to_tensor,
+        concatenate=lambda values, axis=0: tf.concat(values, axis=axis),
+    )
+
+
 def is_saved_model_path(obj: Any) -> bool:
     """Return whether ``obj`` is a path to a ``.keras`` file."""
     return isinstance(obj, (str, os.PathLike)) and os.fspath(obj).endswith(".keras")
@@ -55,6 +70,9 @@ def load(path: str | os.PathLike) -> Any:
 
 
 def _to_numpy(value: Any) -> np.ndarray:
+    if hasattr(value, "detach") and hasattr(value, "requires_grad"):
+        # A torch tensor (Keras 3 on the torch backend) may track gradients.
+        value = value.detach().cpu()
     if hasattr(value, "numpy"):
         return np.asarray(value.numpy())
     return np.asarray(value)
@@ -113,8 +131,12 @@ def _walk(obj: Any, path: tuple) -> list[tuple[tuple, Any, str]]:
     return found
 
 
-def find_recurrent_layers(model: Any, framework: str = "keras") -> list[RecurrentLayer]:
-    """List the recurrent layers (one entry per direction) of a Keras model or layer."""
+def find_recurrent_layers(model: Any, framework: str | None = None) -> list[RecurrentLayer]:
+    """List the recurrent layers (one entry per direction) of a Keras model or layer.
+
+    ``framework`` defaults to ``"tf_keras"`` for Keras 2 models and ``"keras"`` otherwise.
+    """
+    framework = framework or _module_root(model) or "keras"
     found = _walk(model, ())
     entries = []
     short_names = []
@@ -301,10 +323,42 @@ def layer_input_fn(model: Any, layer: RecurrentLayer) -> Callable[[np.ndarray], 
     return feed
 
 
+_PER_STEP_FEEDERS = {
+    "InputLayer",
+    "Masking",
+    "TimeDistributed",
+    "Concatenate",
+    "Add",
+    "Subtract",
+    "Multiply",
+    "Average",
+    "Maximum",
+    "Minimum",
+}
+
+
+def _check_per_step(layers: list, target: Any) -> None:
+    """Refuse layers that mix time steps between the model input and ``target``."""
+    for lay in layers:
+        name = type(lay).__name__
+        per_step = name in _PER_STEP or name in _PER_STEP_FEEDERS
+        recurrent = (_is_rnn(lay) or _is_bidirectional(lay)) and getattr(
+            getattr(lay, "forward_layer", lay), "return_sequences", False
+        )
+        if not (per_step or recurrent or _is_container(lay)):
+            raise ValueError(
+                f"Layer {lay.name!r} ({name}) sits before {target.name!r} and does not act "
+                "step by step, so the gates of the later layer cannot be laid on the input's "
+                "time axis. Supported in between: recurrent layers returning sequences, "
+                f"{sorted(_PER_STEP | _PER_STEP_FEEDERS)}."
+            )
+
+
 def _feeder(keras, container, target) -> Callable:
     layers = list(container.layers)
     if type(container).__name__ == "Sequential":
         before = layers[: layers.index(target)]
+        _check_per_step(before, target)
 
         def run(x):
             for lay in before:
@@ -319,6 +373,7 @@ def _feeder(keras, container, target) -> Callable:
             f"Cannot find what feeds layer {target.name!r} inside {container.name!r}: "
             f"{exc}. Layers used more than once are not supported."
         ) from exc
+    _check_per_step(list(sub.layers), target)
     return lambda x: sub(x, training=False)
 
 
@@ -431,7 +486,7 @@ def causal_stepper(model: Any) -> KerasStepper | None:
     head = layers[last + 1 :]
     if any(_is_rnn(h) or _is_bidirectional(h) or _is_container(h) for h in head):
         return None
-    return KerasStepper(stages=stages, head=head, ops=_keras_for(model).ops)
+    return KerasStepper(stages=stages, head=head, ops=_ops_for(model))
 
 
 def _chain(model: Any) -> list | None:

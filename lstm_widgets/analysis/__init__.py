@@ -1,1 +1,13 @@
-"""analysis layer (filled in by later modules)."""
+"""Analysis: what the network does with data (ablation, gate traces, memory).
+
+Functions take a model and arrays and return typed result objects; no drawing here.
+"""
+
+from ._activations import gate_activations
+from ._memory import MemoryRetention, memory_retention
+
+__all__ = [
+    "MemoryRetention",
+    "gate_activations",
+    "memory_retention",
+]

@@ -1,1 +1,16 @@
-"""plots layer (filled in by later modules)."""
+"""Plots: pure matplotlib Display objects that draw results onto Axes they are given.
+
+Never imports ipywidgets or pyplot.
+"""
+
+from ._activations import GateActivationDisplay
+from ._figure import BlitRenderer, new_figure, render_png
+from ._memory import MemoryRetentionDisplay
+
+__all__ = [
+    "BlitRenderer",
+    "GateActivationDisplay",
+    "MemoryRetentionDisplay",
+    "new_figure",
+    "render_png",
+]

@@ -1,0 +1,74 @@
+"""Gate activations of one recurrent layer on real inputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..adapters import adapter_for, resolve_layer
+from ..core import RecurrentLayer, Trace, run_recurrence
+from ._inputs import check_model_input
+
+
+def layer_inputs(model: Any, X: Any, layer: int | str | RecurrentLayer | None = None):
+    """Return ``(entry, inputs)``: the chosen layer and what it reads when the model sees ``X``.
+
+    Parameters
+    ----------
+    model : keras.Model or torch.nn.Module
+        A built model holding recurrent layers.
+    X : array-like of shape (N, T, F)
+        Model inputs. Not modified.
+    layer : None, int, str or RecurrentLayer, default=None
+        Which recurrent layer (see :func:`lstm_widgets.gate_weights`).
+
+    Returns
+    -------
+    entry : RecurrentLayer
+    inputs : ndarray of shape (N, T, entry.input_dim)
+    """
+    adapter = adapter_for(model)
+    entry = resolve_layer(model, layer)
+    X = check_model_input(X, adapter.input_shape(model))
+    inputs = np.asarray(adapter.layer_input_fn(model, entry)(X))
+    if inputs.ndim != 3 or inputs.shape[:2] != X.shape[:2]:
+        raise ValueError(
+            f"Layer {entry.name!r} reads an input of shape {inputs.shape}, not one step per "
+            f"input step {X.shape[:2]}: the layers before it change the time axis, so its "
+            "gates cannot be laid on the input's time axis."
+        )
+    return entry, inputs
+
+
+def gate_activations(model: Any, X: Any, layer: int | str | RecurrentLayer | None = None) -> Trace:
+    """Run a model's recurrent stack up to ``layer`` on ``X`` and trace that layer's gates.
+
+    The layers below ``layer`` run in the model's own framework; the chosen layer is then
+    recomputed in numpy from its gate slices, which exposes every gate at every step (the
+    result matches the framework's own output of the layer to 1e-5).
+
+    Parameters
+    ----------
+    model : keras.Model or torch.nn.Module
+        A built model holding recurrent layers.
+    X : array-like of shape (N, T, F)
+        Model inputs. Not modified.
+    layer : None, int, str or RecurrentLayer, default=None
+        ``None`` for the first recurrent layer, an index into
+        ``recurrent_layers(model)``, a layer name, or an entry of that list.
+
+    Returns
+    -------
+    Trace
+        ``h`` and (LSTM) ``c`` of shape (N, T, units) and ``gates[key]`` of shape
+        (N, T, units), indexed by input position ``t``.
+
+    Examples
+    --------
+    >>> trace = gate_activations(model, X, layer=0)  # doctest: +SKIP
+    >>> trace.gates["f"].mean(axis=(0, 2))  # average forget gate at each step  # doctest: +SKIP
+    """
+    entry, inputs = layer_inputs(model, X, layer)
+    gw = adapter_for(model).read_gate_weights(entry)
+    return run_recurrence(gw, inputs)

@@ -1,0 +1,139 @@
+"""How long an LSTM remembers: the share of the cell state written at step t kept to the end."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..adapters import resolve_layer
+from ..core import RecurrentLayer, Trace
+from ._activations import gate_activations
+
+
+@dataclass(frozen=True)
+class MemoryRetention:
+    """What survives of the cell state written ``k`` steps before the end.
+
+    For a value written into the cell at input position ``t``, the forget gates of every
+    later step scale it: ``prod_{s > t} f_s`` (elementwise per unit). Lag ``k = T - t``, so
+    what the last step writes (lag 1) is kept whole.
+
+    Attributes
+    ----------
+    retention : ndarray of shape (T, units)
+        Mean over samples of ``prod_{s > t} f_s``; row ``k - 1`` is lag ``k``.
+    mean : ndarray of shape (T,)
+        ``retention`` averaged over units.
+    lags : ndarray of shape (T,)
+        ``1 .. T``.
+    half_life : ndarray of shape (units,)
+        Smallest lag at which a unit keeps less than half, NaN if it never drops that low.
+    mean_half_life : float
+        The same for ``mean``.
+    layer : str
+        Name of the layer.
+    n_samples : int
+        How many sequences were averaged.
+    """
+
+    retention: np.ndarray
+    mean: np.ndarray
+    lags: np.ndarray
+    half_life: np.ndarray
+    mean_half_life: float
+    layer: str = ""
+    n_samples: int = 0
+
+    def __post_init__(self) -> None:
+        T, units = self.retention.shape
+        if self.mean.shape != (T,) or self.lags.shape != (T,) or self.half_life.shape != (units,):
+            raise ValueError(
+                f"Expected mean and lags of shape ({T},) and half_life of shape ({units},), "
+                f"received {self.mean.shape}, {self.lags.shape}, {self.half_life.shape}."
+            )
+
+    def plot(self, ax=None, **kwargs):
+        """Draw the curves; see :class:`lstm_widgets.plots.MemoryRetentionDisplay`."""
+        from ..plots import MemoryRetentionDisplay
+
+        return MemoryRetentionDisplay.from_result(self).plot(ax=ax, **kwargs)
+
+
+def _first_below_half(curves: np.ndarray, lags: np.ndarray) -> np.ndarray:
+    """Lag at which each column first drops below 0.5 (NaN if never); curves is (T, k)."""
+    below = curves < 0.5
+    found = below.any(axis=0)
+    first = np.argmax(below, axis=0)
+    return np.where(found, lags[first], np.nan).astype(float)
+
+
+def retention_from_trace(trace: Trace, *, layer: str = "") -> MemoryRetention:
+    """Compute :class:`MemoryRetention` from an LSTM :class:`~lstm_widgets.core.Trace`."""
+    if trace.kind != "LSTM":
+        raise ValueError(
+            f"The memory view reads an LSTM's forget gate; layer {layer!r} is a {trace.kind}."
+        )
+    f = trace.gates["f"]
+    if trace.go_backwards:  # put the layer's processing order on the time axis
+        f = f[:, ::-1]
+    N, T, H = f.shape
+    # Lag k keeps prod of the forget gates of the k-1 later steps: reverse cumulative product.
+    later = f[:, :0:-1]  # f_{T-1}, f_{T-2}, ..., f_1
+    kept = np.concatenate([np.ones((N, 1, H)), np.cumprod(later, axis=1)], axis=1)
+    retention = kept.mean(axis=0)
+    lags = np.arange(1, T + 1)
+    mean = retention.mean(axis=1)
+    return MemoryRetention(
+        retention=retention,
+        mean=mean,
+        lags=lags,
+        half_life=_first_below_half(retention, lags),
+        mean_half_life=float(_first_below_half(mean[:, None], lags)[0]),
+        layer=layer,
+        n_samples=N,
+    )
+
+
+def memory_retention(
+    model: Any,
+    X: Any,
+    layer: int | str | RecurrentLayer | None = None,
+    *,
+    max_samples: int | None = 1024,
+) -> MemoryRetention:
+    """Measure how long an LSTM layer keeps what it writes into its cell state.
+
+    Parameters
+    ----------
+    model : keras.Model or torch.nn.Module
+        A built model holding an LSTM layer.
+    X : array-like of shape (N, T, F)
+        Model inputs. Not modified.
+    layer : None, int, str or RecurrentLayer, default=None
+        Which recurrent layer (it must be an LSTM).
+    max_samples : int or None, default=1024
+        Average over the first ``max_samples`` sequences only (``None`` for all).
+
+    Returns
+    -------
+    MemoryRetention
+        Retention per unit and on average against lag, with half-lives.
+
+    Examples
+    --------
+    >>> mem = memory_retention(model, X)  # doctest: +SKIP
+    >>> mem.mean_half_life  # lag at which half of what was written is forgotten  # doctest: +SKIP
+    """
+    if max_samples is not None:
+        if isinstance(max_samples, bool) or not isinstance(max_samples, int) or max_samples < 1:
+            raise ValueError(f"Expected max_samples >= 1 or None, received {max_samples!r}.")
+        X = np.asarray(X)[:max_samples]
+    entry = resolve_layer(model, layer)
+    if entry.kind != "LSTM":
+        raise ValueError(
+            f"The memory view reads an LSTM's forget gate; layer {entry.name!r} is a {entry.kind}."
+        )
+    trace = gate_activations(model, X, entry)
+    return retention_from_trace(trace, layer=entry.name)

@@ -1,0 +1,277 @@
+"""GateActivationExplorer and MemoryView: what the gates do on real inputs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import ipywidgets as ipw
+import numpy as np
+import traitlets as tl
+
+from ..adapters import adapter_for, recurrent_layers
+from ..analysis import memory_retention
+from ..analysis._activations import layer_inputs
+from ..analysis._memory import MemoryRetention
+from ..core import GATE_LONG_NAMES, SATURATING, resolve_gate, run_recurrence
+from ..plots import BlitRenderer, GateActivationDisplay, MemoryRetentionDisplay
+from ._base import FigureView
+from ._common import check_feature_names, layer_names
+
+_CACHE_SAMPLES = 64
+_UNIT_RANGE = {"tanh", "softsign"}  # candidate activations bounded by [-1, 1]
+_CANDIDATE = {"LSTM": "c", "GRU": "h", "SimpleRNN": "h"}
+
+
+def _activation_of(gw, gate: str) -> str:
+    """Name of the nonlinearity that produces ``gate``: the candidate uses ``activation``."""
+    return gw.activation if gate == _CANDIDATE[gw.kind] else gw.recurrent_activation
+
+
+class GateActivationExplorer(FigureView):
+    """Inputs of one sample above a units x time heatmap of a gate, for any recurrent layer.
+
+    Parameters
+    ----------
+    model : keras.Model or torch.nn.Module
+        A built model with recurrent layers.
+    X : array-like of shape (N, T, F)
+        Input sequences; ``sample`` picks one. Not modified.
+    feature_names : sequence of str or None, default=None
+        One name per input feature.
+
+    Examples
+    --------
+    >>> w = GateActivationExplorer(model, X)  # doctest: +SKIP
+    >>> w.gate = "forget"; w.sample = 3       # same as using the controls  # doctest: +SKIP
+    """
+
+    layer = tl.Unicode(help="Name of the recurrent layer shown (see recurrent_layers).")
+    gate = tl.Unicode(help="Gate key of that layer (aliases such as 'forget' are accepted).")
+    sample = tl.Int(0, help="Index into X of the sequence shown.")
+
+    def __init__(
+        self, model: Any, X: Any, feature_names: Sequence[str] | None = None, **kwargs
+    ) -> None:
+        self._model = model
+        self._entries = {e.name: e for e in recurrent_layers(model)}
+        self._X = np.array(X, copy=True)  # our own copy: the caller may keep editing theirs
+        if self._X.ndim != 3:
+            raise ValueError(f"Expected X of shape (N, T, F), received {self._X.shape}.")
+        self.feature_names = check_feature_names(feature_names, self._X.shape[2])
+        self._inputs: dict[str, np.ndarray] = {}
+        self._traces: dict[tuple[str, int], Any] = {}
+        self._display: GateActivationDisplay | None = None
+        super().__init__(figsize=(8.5, 6.0), **kwargs)
+        self._renderer = BlitRenderer(self.figure)
+        first = next(iter(self._entries.values()))
+        self.layer_dropdown = ipw.Dropdown(options=layer_names(self._entries), description="layer")
+        self.gate_dropdown = ipw.Dropdown(options=self._gate_options(first), description="gate")
+        self.sample_slider = ipw.IntSlider(
+            0, min=0, max=len(self._X) - 1, description="sample", continuous_update=False
+        )
+        with self.hold_trait_notifications():
+            self.layer = first.name
+            self.gate = first.gates[min(1, len(first.gates) - 1)]
+        ipw.link((self, "layer"), (self.layer_dropdown, "value"))
+        ipw.link((self, "gate"), (self.gate_dropdown, "value"))
+        ipw.link((self, "sample"), (self.sample_slider, "value"))
+        self.controls = ipw.HBox([self.layer_dropdown, self.gate_dropdown, self.sample_slider])
+        self._attach(self.controls)
+        self._safely(self._rebuild)
+
+    # ---- trait validation ----------------------------------------------------------------
+    @tl.validate("layer")
+    def _valid_layer(self, proposal):
+        if proposal.value not in self._entries:
+            raise tl.TraitError(
+                f"Expected layer in {list(self._entries)}, received {proposal.value!r}."
+            )
+        return proposal.value
+
+    @tl.validate("gate")
+    def _valid_gate(self, proposal):
+        entry = self._entries.get(self.layer) or next(iter(self._entries.values()))
+        try:
+            return resolve_gate(entry.kind, proposal.value)
+        except KeyError as exc:
+            raise tl.TraitError(exc.args[0]) from None
+
+    @tl.validate("sample")
+    def _valid_sample(self, proposal):
+        if not 0 <= proposal.value < len(self._X):
+            raise tl.TraitError(
+                f"Expected sample in [0, {len(self._X) - 1}], received {proposal.value}."
+            )
+        return proposal.value
+
+    # ---- reactions -----------------------------------------------------------------------
+    @tl.observe("layer")
+    def _on_layer(self, change) -> None:
+        entry = self._entries[change["new"]]
+        if not hasattr(self, "gate_dropdown"):
+            return
+        with self.hold_trait_notifications():
+            self.gate_dropdown.options = self._gate_options(entry)
+            if self.gate not in entry.gates:
+                self.gate = entry.gates[min(1, len(entry.gates) - 1)]
+        self._safely(self._rebuild)
+
+    @tl.observe("gate", "sample")
+    def _on_view(self, change) -> None:
+        if self._display is None or not hasattr(self, "sample_slider"):
+            return
+        self._safely(self._update)
+
+    # ---- computation (cached) ------------------------------------------------------------
+    @staticmethod
+    def _gate_options(entry) -> list[tuple[str, str]]:
+        return [(f"{k} ({GATE_LONG_NAMES[entry.kind][k]})", k) for k in entry.gates]
+
+    def layer_inputs(self, layer: str) -> np.ndarray:
+        """What ``layer`` reads for every sample of X, shape (N, T, input_dim) (cached)."""
+        if layer not in self._inputs:
+            _, self._inputs[layer] = layer_inputs(self._model, self._X, self._entries[layer])
+        return self._inputs[layer]
+
+    def trace(self, layer: str | None = None, sample: int | None = None):
+        """The :class:`~lstm_widgets.core.Trace` of one sample (cached)."""
+        layer = self.layer if layer is None else layer
+        sample = self.sample if sample is None else sample
+        key = (layer, sample)
+        if key not in self._traces:
+            if len(self._traces) >= _CACHE_SAMPLES:
+                self._traces.pop(next(iter(self._traces)))
+            gw = self._weights(layer)
+            inputs = self.layer_inputs(layer)[sample : sample + 1]
+            self._traces[key] = run_recurrence(gw, inputs)
+        return self._traces[key]
+
+    def _weights(self, layer: str):
+        if not hasattr(self, "_gw"):
+            self._gw = {}
+        if layer not in self._gw:
+            self._gw[layer] = adapter_for(self._model).read_gate_weights(self._entries[layer])
+        return self._gw[layer]
+
+    def _view_data(self) -> dict:
+        entry = self._entries[self.layer]
+        gw = self._weights(self.layer)
+        trace = self.trace()
+        act = _activation_of(gw, self.gate)
+        return {
+            "gate_limit": 1.0 if act in _UNIT_RANGE else None,
+            "inputs": self._X[self.sample],
+            "gate": trace.gates[self.gate][0],
+            "cell": None if trace.c is None else trace.c[0],
+            "gate_label": f"{self.gate} ({GATE_LONG_NAMES[entry.kind][self.gate]}, {act})",
+            "sample": self.sample,
+            "bounded": act in SATURATING,
+        }
+
+    # ---- drawing -------------------------------------------------------------------------
+    def _rebuild(self) -> None:
+        """Lay the panels out afresh on the same figure (the layer's shape changed)."""
+        data = self._view_data()
+        self.figure.clear()
+        self._display = GateActivationDisplay(
+            data.pop("inputs"),
+            data.pop("gate"),
+            data.pop("cell"),
+            data.pop("gate_label"),
+            layer=self.layer,
+            feature_names=self.feature_names,
+            input_limits=(float(self._X.min()), float(self._X.max())),
+            cell_limit=self._cell_limit(self.layer),
+            **data,
+        ).plot(figure=self.figure)
+        self._renderer.invalidate()
+
+    def _update(self) -> None:
+        self._display.update(**self._view_data())
+
+    def _cell_limit(self, layer: str) -> float | None:
+        """One colour scale for the cell state of every sample: its largest |c| over a batch."""
+        if self._entries[layer].kind != "LSTM":
+            return None
+        batch = self.layer_inputs(layer)[:_CACHE_SAMPLES]
+        c = run_recurrence(self._weights(layer), batch).c
+        return float(np.max(np.abs(c))) or 1.0
+
+    def refresh(self) -> None:
+        """Re-encode the figure, redrawing only the changing artists when the axes stand still."""
+        display = self._display
+        self.image.value = self._renderer.render(display.animated_artists(), display.static_key())
+
+
+class MemoryView(FigureView):
+    """How long an LSTM layer keeps what it writes, beside the ablation curve when given.
+
+    Parameters
+    ----------
+    model : keras.Model or torch.nn.Module
+    X : array-like of shape (N, T, F)
+    max_samples : int, default=512
+        Average the forget gates over at most this many sequences.
+    """
+
+    layer = tl.Unicode(help="Name of the recurrent layer whose forget gates are read.")
+    ablation = tl.Any(None, allow_none=True, help="An Ablation result drawn beside the memory.")
+
+    def __init__(self, model: Any, X: Any, *, max_samples: int = 512, **kwargs) -> None:
+        self._model = model
+        self._entries = {e.name: e for e in recurrent_layers(model)}
+        self._X = np.array(X, copy=True)[:max_samples]
+        self._results: dict[str, MemoryRetention] = {}
+        self._display: MemoryRetentionDisplay | None = None
+        super().__init__(figsize=(6.0, 3.6), **kwargs)
+        self.note = ipw.HTML()
+        self._attach(self.note)
+        lstm = [name for name, e in self._entries.items() if e.kind == "LSTM"]
+        self.layer = lstm[0] if lstm else next(iter(self._entries))
+
+    @tl.validate("layer")
+    def _valid_layer(self, proposal):
+        if proposal.value not in self._entries:
+            raise tl.TraitError(
+                f"Expected layer in {list(self._entries)}, received {proposal.value!r}."
+            )
+        return proposal.value
+
+    def result(self, layer: str | None = None) -> MemoryRetention | None:
+        """The :class:`MemoryRetention` of ``layer`` (cached); ``None`` for a non-LSTM layer."""
+        layer = self.layer if layer is None else layer
+        if self._entries[layer].kind != "LSTM":
+            return None
+        if layer not in self._results:
+            self._results[layer] = memory_retention(
+                self._model, self._X, self._entries[layer], max_samples=None
+            )
+        return self._results[layer]
+
+    @tl.observe("layer", "ablation")
+    def _redraw(self, change=None) -> None:
+        self._safely(self._draw)
+
+    def _draw(self) -> None:
+        entry = self._entries[self.layer]
+        mem = self.result()
+        if mem is None:
+            self.note.value = (
+                f"<i>The memory view reads an LSTM's forget gate; {entry.name!r} is a "
+                f"{entry.kind}.</i>"
+            )
+            self.image.layout.display = "none"
+            return
+        self.note.value = ""
+        self.image.layout.display = ""
+        if self._display is None or self._display.retention.shape[1] != mem.retention.shape[1]:
+            self.figure.clear()
+            self._display = MemoryRetentionDisplay.from_result(mem, ablation=self.ablation)
+            self._display.plot(ax=self.figure.add_subplot())
+        else:
+            self._display.update(mem)
+            if self.ablation is None:
+                self._display.clear_ablation()
+            else:
+                self._display.update(ablation=self.ablation)
