@@ -354,6 +354,17 @@ def _check_per_step(layers: list, target: Any) -> None:
             )
 
 
+def _input_inside(container: Any, target: Any) -> Any:
+    """Return the tensor ``target`` is called on inside ``container``'s graph.
+
+    In ``tf_keras`` a nested model's ``.input`` is its own ``Input``, not the tensor it was
+    called on; ``get_input_at(0)`` gives the latter when the model is called once.
+    """
+    if hasattr(target, "get_input_at") and len(getattr(target, "inbound_nodes", ())) == 1:
+        return target.get_input_at(0)
+    return target.input
+
+
 def _feeder(keras, container, target) -> Callable:
     layers = list(container.layers)
     if type(container).__name__ == "Sequential":
@@ -367,7 +378,7 @@ def _feeder(keras, container, target) -> Callable:
 
         return run
     try:
-        sub = keras.Model(container.inputs, target.input)
+        sub = keras.Model(container.inputs, _input_inside(container, target))
     except (AttributeError, ValueError) as exc:
         raise ValueError(
             f"Cannot find what feeds layer {target.name!r} inside {container.name!r}: "

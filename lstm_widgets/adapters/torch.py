@@ -1,0 +1,664 @@
+"""PyTorch adapter: the only module that imports torch.
+
+It finds every ``nn.LSTM``, ``nn.GRU`` and ``nn.RNN`` inside an ``nn.Module``, reads their
+weights into the canonical (Keras) layout, and builds the callables that the analysis layer
+runs: a batched predict, the input feeding a given layer, and a step-by-step ("causal") view
+of a common recurrent-then-head pattern. Each function has the same meaning as its namesake in
+:mod:`lstm_widgets.adapters.keras`.
+
+PyTorch packs the gates along the first axis of ``weight_ih_l{k}`` (shape ``(n_gates * H, F)``)
+in the order i, f, g, o (LSTM) and r, z, n (GRU). The canonical layout transposes to
+``W (F, n_gates * H)`` and reorders the GRU to z, r, h; PyTorch's GRU is Keras' GRU with
+``reset_after=True``. Both biases are kept: ``b[0]`` is ``bias_ih``, ``b[1]`` is ``bias_hh``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..core import GateWeights, RecurrentLayer, require
+
+_SUPPORTED = "nn.LSTM (without proj_size), nn.GRU and nn.RNN (tanh or relu)"
+_TORCH_KIND = {"LSTM": "LSTM", "GRU": "GRU", "RNN": "SimpleRNN"}
+_N_GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}
+# PyTorch GRU rows are r, z, n; Keras columns are z, r, h.
+_GRU_ORDER = (1, 0, 2)
+
+
+def _torch():
+    return require("torch", purpose="Reading a PyTorch model")
+
+
+def owns(obj: Any) -> bool:
+    """Return whether ``obj`` is a PyTorch object (without importing torch)."""
+    return any(cls.__module__.split(".")[0] == "torch" for cls in type(obj).__mro__)
+
+
+def _check_module(model: Any) -> None:
+    torch = _torch()
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"Expected a torch.nn.Module, received {type(model).__name__}.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Discovery
+
+
+def _kind_of(module: Any) -> str | None:
+    """Return the layer kind of a supported recurrent module, else ``None``."""
+    nn = _torch().nn
+    if isinstance(module, nn.LSTM):
+        return "LSTM"
+    if isinstance(module, nn.GRU):
+        return "GRU"
+    if isinstance(module, nn.RNN):
+        return "SimpleRNN"
+    return None
+
+
+def _is_unsupported_recurrent(module: Any) -> bool:
+    nn = _torch().nn
+    if isinstance(module, (nn.RNNBase, nn.RNNCellBase)):
+        return True
+    # Quantized and other torch-owned recurrent modules (torch.ao.nn...).
+    cls = type(module)
+    name = cls.__name__
+    return cls.__module__.split(".")[0] == "torch" and any(
+        word in name for word in ("LSTM", "GRU", "RNN")
+    )
+
+
+def _directions(module: Any) -> tuple[str, ...]:
+    return ("forward", "backward") if module.bidirectional else ("forward",)
+
+
+def _layer_input_dim(module: Any, k: int) -> int:
+    if k == 0:
+        return int(module.input_size)
+    return int(module.hidden_size) * len(_directions(module))
+
+
+def _parents(model: Any, qualified: str) -> tuple:
+    """Return the modules from ``model`` down to the submodule named ``qualified``."""
+    path = [model]
+    if qualified:
+        parts = qualified.split(".")
+        for i in range(len(parts)):
+            path.append(model.get_submodule(".".join(parts[: i + 1])))
+    return tuple(path)
+
+
+def find_recurrent_layers(model: Any) -> list[RecurrentLayer]:
+    """List the recurrent layers of an ``nn.Module``: one entry per layer and direction.
+
+    Modules are visited in ``named_modules()`` order. An ``nn.LSTM`` with ``num_layers=3``
+    gives three entries (``"lstm/l0"``, ``"lstm/l1"``, ``"lstm/l2"``); ``bidirectional=True``
+    gives a forward then a backward entry per layer (``"lstm/forward"``, ``"lstm/backward"``,
+    or ``"lstm/l1/backward"`` when stacked). A module passed in by itself is named after its
+    kind (``"lstm"``, ``"gru"``, ``"rnn"``); submodules keep their dotted PyTorch names.
+
+    Raises
+    ------
+    ValueError
+        For an ``nn.LSTM`` with ``proj_size > 0``, a recurrent cell (``nn.LSTMCell`` ...)
+        or another recurrent module that cannot be recomputed.
+    """
+    _check_module(model)
+    layers: list[RecurrentLayer] = []
+    for qualified, module in model.named_modules():
+        kind = _kind_of(module)
+        where = qualified or type(module).__name__
+        if kind is None:
+            if _is_unsupported_recurrent(module):
+                raise ValueError(
+                    f"Module {where!r} ({type(module).__name__}) is recurrent but not "
+                    f"supported: lstm_widgets cannot follow a Python loop around a cell or a "
+                    f"quantized module. Supported: {_SUPPORTED}."
+                )
+            continue
+        proj = int(getattr(module, "proj_size", 0) or 0)
+        if proj > 0:
+            raise ValueError(
+                f"Module {where!r} is an nn.LSTM with proj_size={proj}; expected proj_size=0. "
+                "Projected LSTMs are not supported: their recurrent kernel has shape "
+                f"({4 * module.hidden_size}, {proj}), not a square one per gate."
+            )
+        base = qualified or {"LSTM": "lstm", "GRU": "gru", "SimpleRNN": "rnn"}[kind]
+        directions = _directions(module)
+        path = _parents(model, qualified)
+        for k in range(int(module.num_layers)):
+            for d, direction in enumerate(directions):
+                name = base
+                if module.num_layers > 1:
+                    name += f"/l{k}"
+                if module.bidirectional:
+                    name += f"/{direction}"
+                layers.append(
+                    RecurrentLayer(
+                        name=name,
+                        kind=kind,
+                        units=int(module.hidden_size),
+                        input_dim=_layer_input_dim(module, k),
+                        direction=direction,
+                        framework="torch",
+                        index=len(layers),
+                        handle=module,
+                        path=path,
+                        extra={
+                            "layer": k,
+                            "direction_index": d,
+                            "num_layers": int(module.num_layers),
+                            "bidirectional": bool(module.bidirectional),
+                            "batch_first": bool(module.batch_first),
+                            "module_name": qualified,
+                            "stateful": False,
+                        },
+                    )
+                )
+    return layers
+
+
+# ---------------------------------------------------------------------------------------------
+# Weights
+
+
+def _param_names(layer: RecurrentLayer) -> dict[str, str]:
+    suffix = f"_l{layer.extra['layer']}" + ("_reverse" if layer.direction == "backward" else "")
+    return {p: f"{p}{suffix}" for p in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+
+
+def _numpy(tensor: Any) -> np.ndarray:
+    """Copy a tensor to a numpy array (float32, or float64 for double tensors)."""
+    torch = _torch()
+    t = tensor.detach()
+    if t.dtype != torch.float64:
+        t = t.to(torch.float32)
+    return np.array(t.cpu().numpy(), copy=True)
+
+
+def _to_keras_order(array: np.ndarray, kind: str, units: int) -> np.ndarray:
+    """Reorder gate blocks along the last axis from PyTorch's order to Keras'."""
+    if kind != "GRU":
+        return array
+    blocks = [array[..., g * units : (g + 1) * units] for g in _GRU_ORDER]
+    return np.concatenate(blocks, axis=-1)
+
+
+def _activations(layer: RecurrentLayer) -> tuple[str, str | None]:
+    if layer.kind == "SimpleRNN":
+        nonlinearity = layer.handle.nonlinearity
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(
+                f"Module {layer.name!r} uses nonlinearity={nonlinearity!r}; expected 'tanh' "
+                "or 'relu'."
+            )
+        return nonlinearity, None
+    return "tanh", "sigmoid"
+
+
+def read_gate_weights(layer: RecurrentLayer) -> GateWeights:
+    """Copy one layer and direction of a PyTorch recurrent module into Keras layout.
+
+    ``W`` is ``weight_ih_l{k}`` transposed, ``U`` is ``weight_hh_l{k}`` transposed, ``b`` has
+    two rows (``bias_ih_l{k}``, ``bias_hh_l{k}``), all taken from the ``_reverse`` parameters
+    for a backward direction. A GRU's gates are reordered from r, z, n to z, r, h.
+    A module built with ``bias=False`` gives zero biases and ``use_bias=False``.
+    """
+    module = layer.handle
+    names = _param_names(layer)
+    H = layer.units
+    W = _to_keras_order(_numpy(getattr(module, names["weight_ih"])).T, layer.kind, H)
+    U = _to_keras_order(_numpy(getattr(module, names["weight_hh"])).T, layer.kind, H)
+    if module.bias:
+        b = np.stack(
+            [_numpy(getattr(module, names["bias_ih"])), _numpy(getattr(module, names["bias_hh"]))]
+        )
+        b = _to_keras_order(b, layer.kind, H)
+    else:
+        b = np.zeros((2, W.shape[1]), dtype=W.dtype)
+    activation, recurrent_activation = _activations(layer)
+    return GateWeights(
+        kind=layer.kind,
+        W=W,
+        U=U,
+        b=b,
+        activation=activation,
+        recurrent_activation=recurrent_activation,
+        reset_after=True if layer.kind == "GRU" else None,
+        go_backwards=layer.direction == "backward",
+        name=layer.name,
+        use_bias=bool(module.bias),
+    )
+
+
+def count_params(layer: RecurrentLayer) -> int:
+    """Return PyTorch's own count of the numbers in this layer and direction."""
+    module = layer.handle
+    return int(
+        sum(
+            getattr(module, name).numel()
+            for name in _param_names(layer).values()
+            if getattr(module, name, None) is not None
+        )
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Running the model
+
+
+def input_shape(model: Any) -> tuple[int | None, int | None]:
+    """Return the (T, F) a module expects; ``None`` where it is not known.
+
+    Only a bare recurrent module declares its features (``input_size``); PyTorch modules
+    never fix the sequence length.
+    """
+    if _kind_of(model) is not None:
+        return (None, int(model.input_size))
+    return (None, None)
+
+
+def _param_dtype_device(model: Any) -> tuple[Any, Any]:
+    torch = _torch()
+    for p in model.parameters():
+        if p.is_floating_point():
+            return p.dtype, p.device
+    return torch.float32, torch.device("cpu")
+
+
+class _InferenceMode:
+    """``torch.no_grad()`` and eval mode, restoring every submodule's training flag."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.flags: list[tuple[Any, bool]] = []
+        self.no_grad = None
+
+    def __enter__(self) -> _InferenceMode:
+        self.flags = [(m, m.training) for m in self.model.modules()]
+        self.model.eval()
+        self.no_grad = _torch().no_grad()
+        self.no_grad.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.no_grad.__exit__(*exc)
+        for module, flag in self.flags:
+            module.training = flag
+
+
+def _as_tensor(x: Any, dtype: Any, device: Any) -> Any:
+    torch = _torch()
+    if isinstance(x, torch.Tensor):
+        return x.detach().to(device=device, dtype=dtype)
+    return torch.as_tensor(np.asarray(x), dtype=dtype, device=device)
+
+
+def _first_tensor(out: Any, model: Any) -> Any:
+    torch = _torch()
+    if isinstance(out, torch.Tensor):
+        return out
+    if isinstance(out, (tuple, list)) and out and _kind_of(model) is not None:
+        return out[0]  # a bare nn.LSTM returns (output, hidden)
+    raise ValueError(
+        f"Expected a module whose forward returns one tensor, received "
+        f"{type(out).__name__}"
+        + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else "")
+        + ". Wrap the model so that forward returns only the prediction."
+    )
+
+
+def predict_fn(model: Any) -> Callable[[np.ndarray], np.ndarray]:
+    """Return ``f(x) -> outputs`` running the module in eval mode under ``torch.no_grad()``.
+
+    ``x`` has shape (N, T, F) (batch first). A bare recurrent module built with
+    ``batch_first=False`` is fed (T, N, F) and its output turned back to (N, T, ...). The
+    module's training flags (of every submodule) are restored after each call.
+    """
+    _check_module(model)
+    dtype, device = _param_dtype_device(model)
+    time_major = _kind_of(model) is not None and not model.batch_first
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        xt = _as_tensor(x, dtype, device)
+        if time_major:
+            xt = xt.transpose(0, 1)
+        with _InferenceMode(model):
+            out = _first_tensor(model(xt), model)
+        if time_major:
+            out = out.transpose(0, 1)
+        return _numpy(out)
+
+    return predict
+
+
+def stateful_layers(model: Any) -> list[Any]:
+    """Return the stateful layers of a module: always empty (PyTorch keeps no hidden state)."""
+    return []
+
+
+def snapshot_states(model: Any) -> list:
+    """Return nothing to restore: PyTorch recurrent modules keep no state between calls."""
+    return []
+
+
+def restore_states(saved: list) -> None:
+    """Do nothing (see :func:`snapshot_states`)."""
+
+
+class _Captured(Exception):
+    """Carries a captured input out of a forward pass (control flow, never seen by users)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def _module_input_fn(model: Any, module: Any) -> Callable[[Any], Any]:
+    """Return ``f(X) -> the tensor ``module`` receives`` when ``model`` runs on ``X``.
+
+    A forward pre-hook captures the first input of ``module`` and stops the forward pass
+    there, so nothing after it runs.
+    """
+    dtype, device = _param_dtype_device(model)
+    if module is model:
+        return lambda X: _as_tensor(X, dtype, device)
+
+    def hook(_module: Any, args: tuple) -> None:
+        raise _Captured(args[0] if args else None)
+
+    def feed(X: Any) -> Any:
+        handle = module.register_forward_pre_hook(hook)
+        try:
+            with _InferenceMode(model):
+                model(_as_tensor(X, dtype, device))
+        except _Captured as captured:
+            value = captured.value
+        else:
+            raise ValueError(
+                f"The module {type(module).__name__} was never called when the model ran: "
+                "its input cannot be captured."
+            )
+        finally:
+            handle.remove()
+        torch = _torch()
+        if not isinstance(value, torch.Tensor):
+            raise ValueError(
+                f"Expected the recurrent module to receive a tensor, received "
+                f"{type(value).__name__} (packed sequences are not supported)."
+            )
+        return value.detach()
+
+    return feed
+
+
+def _truncated_copy(module: Any, n_layers: int) -> Any:
+    """Return a new batch-first module holding layers ``0 .. n_layers-1`` of ``module`` (copied)."""
+    torch = _torch()
+    nn = torch.nn
+    kind = _kind_of(module)
+    dtype, device = _param_dtype_device(module)
+    kwargs = {
+        "num_layers": n_layers,
+        "bias": module.bias,
+        "batch_first": True,
+        "bidirectional": module.bidirectional,
+        "dtype": dtype,
+        "device": device,
+    }
+    if kind == "SimpleRNN":
+        copy = nn.RNN(
+            module.input_size, module.hidden_size, nonlinearity=module.nonlinearity, **kwargs
+        )
+    else:
+        copy = {"LSTM": nn.LSTM, "GRU": nn.GRU}[kind](
+            module.input_size, module.hidden_size, **kwargs
+        )
+    params = dict(module.named_parameters())
+    with torch.no_grad():
+        for name, p in copy.named_parameters():
+            p.copy_(params[name])
+    copy.eval()
+    return copy
+
+
+def layer_input_fn(model: Any, layer: RecurrentLayer) -> Callable[[np.ndarray], np.ndarray]:
+    """Return ``f(X) -> the input that ``layer`` receives`` as an (N, T, input_dim) array.
+
+    For the first layer of a module, this is what the module receives when ``model`` runs on
+    ``X`` (captured by a forward pre-hook); for layer ``k > 0`` of a stacked module it is the
+    output of layers ``0 .. k-1`` (both directions, concatenated), computed by torch.
+    """
+    _check_module(model)
+    module = layer.handle
+    if _kind_of(module) is None:
+        raise ValueError("Expected a layer found by recurrent_layers(model), received a bare one.")
+    feed_module = _module_input_fn(model, module)
+    # A bare module is fed batch first (as predict_fn does); inside a model it gets what
+    # the model gives it.
+    time_major = not module.batch_first and module is not model
+    k = int(layer.extra["layer"])
+    below = _truncated_copy(module, k) if k > 0 else None
+
+    def feed(X: np.ndarray) -> np.ndarray:
+        x = feed_module(X)
+        if time_major:
+            x = x.transpose(0, 1)
+        n, t = np.shape(X)[:2]
+        if x.ndim != 3 or tuple(x.shape[:2]) != (n, t):
+            raise ValueError(
+                f"Module {layer.name.split('/')[0]!r} receives an input of shape "
+                f"{tuple(x.shape)} (batch first) when the model reads X of shape "
+                f"{np.shape(X)}; expected ({n}, {t}, {module.input_size}). Its gates cannot "
+                "be laid on the input's time axis: something before it mixes or drops steps."
+            )
+        if below is not None:
+            with _InferenceMode(below):
+                x = below(x.to(_param_dtype_device(below)[0]))[0]
+        return _numpy(x)
+
+    return feed
+
+
+# ---------------------------------------------------------------------------------------------
+# Step-by-step view of a recurrent module followed by a head (prefix reuse in ablation)
+
+_PER_STEP = ("Linear", "Dropout", "LayerNorm", "Identity", "ReLU", "Tanh", "Sigmoid", "GELU")
+
+
+@dataclass
+class _Cell:
+    """One layer of a unidirectional recurrent module, stepped with torch ops."""
+
+    kind: str
+    w_ih: Any  # (F, n_gates * H), PyTorch gate order
+    w_hh: Any  # (H, n_gates * H)
+    b_ih: Any  # (n_gates * H,) or None
+    b_hh: Any
+    units: int
+    nonlinearity: str = "tanh"
+
+    def step(self, x: Any, state: tuple) -> tuple:
+        torch = _torch()
+        h = state[0]
+        gi = x @ self.w_ih
+        gh = h @ self.w_hh
+        if self.b_ih is not None:
+            gi = gi + self.b_ih
+            gh = gh + self.b_hh
+        H = self.units
+        if self.kind == "LSTM":
+            g = gi + gh
+            i = torch.sigmoid(g[:, :H])
+            f = torch.sigmoid(g[:, H : 2 * H])
+            c_hat = torch.tanh(g[:, 2 * H : 3 * H])
+            o = torch.sigmoid(g[:, 3 * H :])
+            c = f * state[1] + i * c_hat
+            return (o * torch.tanh(c), c)
+        if self.kind == "GRU":
+            r = torch.sigmoid(gi[:, :H] + gh[:, :H])
+            z = torch.sigmoid(gi[:, H : 2 * H] + gh[:, H : 2 * H])
+            n = torch.tanh(gi[:, 2 * H :] + r * gh[:, 2 * H :])
+            return ((1.0 - z) * n + z * h,)
+        pre = gi + gh
+        return (torch.relu(pre) if self.nonlinearity == "relu" else torch.tanh(pre),)
+
+
+def _cells(module: Any) -> list[_Cell]:
+    kind = _kind_of(module)
+    cells = []
+    for k in range(int(module.num_layers)):
+
+        def p(name: str, k: int = k) -> Any:
+            return getattr(module, f"{name}_l{k}").detach()
+
+        cells.append(
+            _Cell(
+                kind=kind,
+                w_ih=p("weight_ih").T.contiguous(),
+                w_hh=p("weight_hh").T.contiguous(),
+                b_ih=p("bias_ih") if module.bias else None,
+                b_hh=p("bias_hh") if module.bias else None,
+                units=int(module.hidden_size),
+                nonlinearity=getattr(module, "nonlinearity", "tanh"),
+            )
+        )
+    return cells
+
+
+@dataclass
+class TorchStepper:
+    """A causal recurrent stack run one step at a time on batches of opaque states.
+
+    ``stages`` are ``("cell", _Cell)`` or ``("layer", module)`` applied per step;
+    ``head`` is what follows the last recurrent layer, applied to its final hidden state.
+    A state is a list (one entry per cell) of tuples of tensors ``(h,)`` or ``(h, c)``.
+    """
+
+    stages: list[tuple[str, Any]]
+    head: list[Any]
+    model: Any
+    dtype: Any
+    device: Any
+
+    def initial_state(self, n: int, dtype: str | None = None) -> list:
+        """Zero states for ``n`` rows."""
+        torch = _torch()
+        state = []
+        for kind, obj in self.stages:
+            if kind == "cell":
+                zeros = torch.zeros((n, obj.units), dtype=self.dtype, device=self.device)
+                state.append((zeros, zeros.clone()) if obj.kind == "LSTM" else (zeros,))
+        return state
+
+    def step(self, x_t: Any, state: list) -> list:
+        """Advance every row of ``state`` by one input step ``x_t`` of shape (rows, F)."""
+        x = _as_tensor(x_t, self.dtype, self.device)
+        new_state = []
+        k = 0
+        with _InferenceMode(self.model):
+            for kind, obj in self.stages:
+                if kind == "cell":
+                    s = obj.step(x, state[k])
+                    new_state.append(s)
+                    x = s[0]
+                    k += 1
+                else:
+                    x = obj(x)
+        return new_state
+
+    def rows(self, state: list, start: int, stop: int) -> list:
+        """Rows ``start:stop`` of every state tensor."""
+        return [tuple(s[start:stop] for s in layer) for layer in state]
+
+    def concat(self, a: list, b: list) -> list:
+        """Stack two states along the batch axis."""
+        torch = _torch()
+        return [
+            tuple(torch.cat([x, y], dim=0) for x, y in zip(la, lb, strict=True))
+            for la, lb in zip(a, b, strict=True)
+        ]
+
+    def readout(self, state: list) -> np.ndarray:
+        """Apply the modules after the last recurrent layer to its final hidden state."""
+        x = state[-1][0]
+        with _InferenceMode(self.model):
+            for module in self.head:
+                x = module(x)
+        return _numpy(x)
+
+
+def _steppable(module: Any) -> bool:
+    return (
+        _kind_of(module) is not None
+        and not module.bidirectional
+        and int(getattr(module, "proj_size", 0) or 0) == 0
+    )
+
+
+def _has_recurrent(module: Any) -> bool:
+    return any(_kind_of(m) is not None or _is_unsupported_recurrent(m) for m in module.modules())
+
+
+def causal_stepper(model: Any) -> TorchStepper | None:
+    """Return a :class:`TorchStepper` if the module is a recognised causal stack, else ``None``.
+
+    Recognised: a module whose children, in registration order, are unidirectional
+    recurrent modules with per-step modules (``Linear``, ``Dropout``, ``LayerNorm``,
+    activations) between them, then a head applied to the last hidden state, as in::
+
+        def forward(self, x):
+            out, _ = self.lstm(x)          # batch_first=True
+            return self.head(out[:, -1])
+
+    Because a module's ``forward`` can do anything, the candidate is checked by running the
+    model and the stepper on two small random batches of different lengths; any mismatch
+    (or error) gives ``None`` and the caller falls back to whole-model predictions.
+    """
+    torch = _torch()
+    if not isinstance(model, torch.nn.Module) or _kind_of(model) is not None:
+        return None
+    children = list(model.children())
+    rnn_positions = [i for i, child in enumerate(children) if _kind_of(child) is not None]
+    if not rnn_positions or rnn_positions[0] != 0:
+        return None
+    last = rnn_positions[-1]
+    stages: list[tuple[str, Any]] = []
+    for child in children[: last + 1]:
+        if _kind_of(child) is not None:
+            if not _steppable(child) or not child.batch_first:
+                return None
+            stages.extend(("cell", cell) for cell in _cells(child))
+        elif type(child).__name__ in _PER_STEP and not _has_recurrent(child):
+            stages.append(("layer", child))
+        else:
+            return None
+    head = children[last + 1 :]
+    if any(_has_recurrent(h) for h in head):
+        return None
+    dtype, device = _param_dtype_device(model)
+    stepper = TorchStepper(stages=stages, head=head, model=model, dtype=dtype, device=device)
+    return stepper if _agrees(model, stepper, dtype, device) else None
+
+
+def _agrees(model: Any, stepper: TorchStepper, dtype: Any, device: Any) -> bool:
+    """Check the stepper against the model on two small random batches."""
+    first = model.get_submodule(next(n for n, _ in model.named_children()))
+    rng = np.random.default_rng(0)
+    predict = predict_fn(model)
+    for T in (2, 5):
+        x = rng.normal(size=(3, T, int(first.input_size)))
+        try:
+            expected = predict(x)
+            state = stepper.initial_state(3)
+            for t in range(T):
+                state = stepper.step(x[:, t], state)
+            got = stepper.readout(state)
+        except Exception:  # any failure means "not this pattern"
+            return False
+        if got.shape != expected.shape or not np.allclose(got, expected, rtol=1e-4, atol=1e-5):
+            return False
+    return True
