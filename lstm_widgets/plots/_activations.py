@@ -190,8 +190,9 @@ class GateActivationDisplay:
             self.cell_im_.set_clim(-m, m)
 
     def animated_artists(self) -> list:
-        """The artists that change when the sample or the gate changes."""
-        return [*self.lines_, self.im_, self.cell_im_, *self.titles_]
+        """Return the artists that change when the sample or the gate changes."""
+        spines = [spine for ax in self.axes_ for spine in ax.spines.values()]
+        return [*self.lines_, self.im_, self.cell_im_, *self.titles_, *spines]
 
     def static_key(self) -> tuple:
         """Everything else that a redraw depends on: equal keys mean the axes look the same."""

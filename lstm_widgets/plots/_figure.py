@@ -77,11 +77,14 @@ class BlitRenderer:
         self.figure = figure
         self._key: object = None
         self._background = None
+        self._layout = figure.get_layout_engine()
         self.full_draws = 0
 
-    def invalidate(self) -> None:
-        """Force a full draw at the next render."""
+    def invalidate(self, *, relayout: bool = False) -> None:
+        """Force a full draw at the next render; ``relayout=True`` after adding axes."""
         self._background = None
+        if relayout and self._layout is not None:
+            self.figure.set_layout_engine(self._layout)
 
     def render(self, animated=(), key: object = None) -> bytes:
         """Return the figure as PNG bytes.
@@ -101,6 +104,9 @@ class BlitRenderer:
             for artist in animated:
                 artist.set_animated(True)
             canvas.draw()
+            # Freeze the positions the layout engine found: re-running it on every full draw
+            # moves axes by fractions of a pixel, and blitted frames must match full ones.
+            self.figure.set_layout_engine("none")
             self._background = canvas.copy_from_bbox(self.figure.bbox)
             self._key = key
             self.full_draws += 1

@@ -129,13 +129,13 @@ class GateActivationExplorer(FigureView):
         return [(f"{k} ({GATE_LONG_NAMES[entry.kind][k]})", k) for k in entry.gates]
 
     def layer_inputs(self, layer: str) -> np.ndarray:
-        """What ``layer`` reads for every sample of X, shape (N, T, input_dim) (cached)."""
+        """Return what ``layer`` reads for every sample of X, (N, T, input_dim), cached."""
         if layer not in self._inputs:
             _, self._inputs[layer] = layer_inputs(self._model, self._X, self._entries[layer])
         return self._inputs[layer]
 
     def trace(self, layer: str | None = None, sample: int | None = None):
-        """The :class:`~lstm_widgets.core.Trace` of one sample (cached)."""
+        """Return the :class:`~lstm_widgets.core.Trace` of one sample (cached)."""
         layer = self.layer if layer is None else layer
         sample = self.sample if sample is None else sample
         key = (layer, sample)
@@ -173,6 +173,7 @@ class GateActivationExplorer(FigureView):
     def _rebuild(self) -> None:
         """Lay the panels out afresh on the same figure (the layer's shape changed)."""
         data = self._view_data()
+        self._renderer.invalidate(relayout=True)
         self.figure.clear()
         self._display = GateActivationDisplay(
             data.pop("inputs"),
@@ -185,7 +186,6 @@ class GateActivationExplorer(FigureView):
             cell_limit=self._cell_limit(self.layer),
             **data,
         ).plot(figure=self.figure)
-        self._renderer.invalidate()
 
     def _update(self) -> None:
         self._display.update(**self._view_data())
@@ -239,7 +239,7 @@ class MemoryView(FigureView):
         return proposal.value
 
     def result(self, layer: str | None = None) -> MemoryRetention | None:
-        """The :class:`MemoryRetention` of ``layer`` (cached); ``None`` for a non-LSTM layer."""
+        """Return the :class:`MemoryRetention` of ``layer`` (cached); ``None`` if not an LSTM."""
         layer = self.layer if layer is None else layer
         if self._entries[layer].kind != "LSTM":
             return None
