@@ -53,3 +53,18 @@ def test_ruff_is_clean():
         text=True,
     )
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_ci_runs_the_readme_test_command():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    ci = (root / ".ci" / "run").read_text()
+    blocks = readme.split("```bash")[1:3]
+    assert len(blocks) == 2, "the README opens with two set-up commands"
+    test_command = [
+        line for line in blocks[1].split("```")[0].splitlines() if line and line[0] != "#"
+    ]
+    assert len(test_command) == 1
+    assert test_command[0] in ci.splitlines()
