@@ -471,61 +471,45 @@ _PER_STEP = ("Linear", "Dropout", "LayerNorm", "Identity", "ReLU", "Tanh", "Sigm
 
 @dataclass
 class _Cell:
-    """One layer of a unidirectional recurrent module, stepped with torch ops."""
+    """One layer of a unidirectional recurrent module as a fused PyTorch cell.
+
+    ``module`` is an ``nn.LSTMCell``, ``nn.GRUCell`` or ``nn.RNNCell`` holding a copy of
+    the layer's weights (the same maths and parameter layout, one step per call).
+    """
 
     kind: str
-    w_ih: Any  # (F, n_gates * H), PyTorch gate order
-    w_hh: Any  # (H, n_gates * H)
-    b_ih: Any  # (n_gates * H,) or None
-    b_hh: Any
+    module: Any
     units: int
-    nonlinearity: str = "tanh"
 
     def step(self, x: Any, state: tuple) -> tuple:
-        torch = _torch()
-        h = state[0]
-        gi = x @ self.w_ih
-        gh = h @ self.w_hh
-        if self.b_ih is not None:
-            gi = gi + self.b_ih
-            gh = gh + self.b_hh
-        H = self.units
         if self.kind == "LSTM":
-            g = gi + gh
-            i = torch.sigmoid(g[:, :H])
-            f = torch.sigmoid(g[:, H : 2 * H])
-            c_hat = torch.tanh(g[:, 2 * H : 3 * H])
-            o = torch.sigmoid(g[:, 3 * H :])
-            c = f * state[1] + i * c_hat
-            return (o * torch.tanh(c), c)
-        if self.kind == "GRU":
-            r = torch.sigmoid(gi[:, :H] + gh[:, :H])
-            z = torch.sigmoid(gi[:, H : 2 * H] + gh[:, H : 2 * H])
-            n = torch.tanh(gi[:, 2 * H :] + r * gh[:, 2 * H :])
-            return ((1.0 - z) * n + z * h,)
-        pre = gi + gh
-        return (torch.relu(pre) if self.nonlinearity == "relu" else torch.tanh(pre),)
+            return tuple(self.module(x, state))
+        return (self.module(x, state[0]),)
 
 
 def _cells(module: Any) -> list[_Cell]:
+    """Copy each layer of a unidirectional recurrent module into a fused cell."""
+    torch = _torch()
+    nn = torch.nn
     kind = _kind_of(module)
+    dtype, device = _param_dtype_device(module)
     cells = []
     for k in range(int(module.num_layers)):
-
-        def p(name: str, k: int = k) -> Any:
-            return getattr(module, f"{name}_l{k}").detach()
-
-        cells.append(
-            _Cell(
-                kind=kind,
-                w_ih=p("weight_ih").T.contiguous(),
-                w_hh=p("weight_hh").T.contiguous(),
-                b_ih=p("bias_ih") if module.bias else None,
-                b_hh=p("bias_hh") if module.bias else None,
-                units=int(module.hidden_size),
-                nonlinearity=getattr(module, "nonlinearity", "tanh"),
+        in_dim = _layer_input_dim(module, k)
+        options = {"bias": module.bias, "dtype": dtype, "device": device}
+        if kind == "SimpleRNN":
+            cell = nn.RNNCell(
+                in_dim, module.hidden_size, nonlinearity=module.nonlinearity, **options
             )
-        )
+        else:
+            cell = {"LSTM": nn.LSTMCell, "GRU": nn.GRUCell}[kind](
+                in_dim, module.hidden_size, **options
+            )
+        with torch.no_grad():
+            for name, p in cell.named_parameters():
+                p.copy_(getattr(module, f"{name}_l{k}"))
+        cell.eval().requires_grad_(False)
+        cells.append(_Cell(kind=kind, module=cell, units=int(module.hidden_size)))
     return cells
 
 
