@@ -1,0 +1,105 @@
+"""LSTMExplorer: the one widget a notebook user calls first."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import ipywidgets as ipw
+import traitlets as tl
+
+from ..adapters import recurrent_layers
+from ._ablation import AblationExplorer
+from ._activations import GateActivationExplorer, MemoryView
+from ._common import layer_names
+from ._weights import WeightExplorer
+
+
+class LSTMExplorer(ipw.VBox):
+    """Tabs Weights, Ablation and Activations over one model, with one shared layer choice.
+
+    Parameters
+    ----------
+    model : keras.Model, torch.nn.Module or path to a .keras file
+        A built model with recurrent layers.
+    X : array-like of shape (N, T, F) or None, default=None
+        Input sequences. Without them only the Weights tab is shown.
+    y : array-like of shape (N, ...) or None, default=None
+        Targets, which enable loss metrics in the Ablation tab.
+    feature_names : sequence of str or None, default=None
+        One name per input feature.
+
+    Attributes
+    ----------
+    weights : WeightExplorer
+    ablation : AblationExplorer or None
+    memory : MemoryView or None
+        Beside the ablation: the forget gates' memory against lag, with the ablation curve
+        drawn over it once computed.
+    activations : GateActivationExplorer or None
+    tabs : ipywidgets.Tab
+
+    Examples
+    --------
+    >>> LSTMExplorer(model, X_val, y_val, feature_names=["rain", "tmax"])  # doctest: +SKIP
+    """
+
+    layer = tl.Unicode(help="The recurrent layer every tab shows.")
+
+    def __init__(
+        self,
+        model: Any,
+        X: Any = None,
+        y: Any = None,
+        feature_names: Sequence[str] | None = None,
+        **kwargs,
+    ) -> None:
+        if y is not None and X is None:
+            raise ValueError("Expected X together with y; received y without X.")
+        entries = {e.name: e for e in recurrent_layers(model)}
+        self._entries = entries
+        super().__init__(**kwargs)
+        self.layer_dropdown = ipw.Dropdown(
+            options=layer_names(entries),
+            description="layer",
+            style={"description_width": "initial"},
+        )
+        self.weights = WeightExplorer(model, feature_names=feature_names)
+        views = [self.weights]
+        pages, titles = [self.weights], ["Weights"]
+        self.ablation = self.memory = self.activations = None
+        if X is not None:
+            self.ablation = AblationExplorer(model, X, y, feature_names=feature_names)
+            self.memory = MemoryView(model, X)
+            self.activations = GateActivationExplorer(model, X, feature_names=feature_names)
+            self.ablation.observe(self._on_ablation, names="result")
+            half = ipw.Layout(width="50%")
+            self.ablation.layout, self.memory.layout = half, ipw.Layout(width="50%")
+            pages += [ipw.HBox([self.ablation, self.memory]), self.activations]
+            titles += ["Ablation", "Activations"]
+            views += [self.memory, self.activations]
+        self.tabs = ipw.Tab(children=pages, titles=titles)
+        self.layer = next(iter(entries))
+        ipw.link((self, "layer"), (self.layer_dropdown, "value"))
+        for view in views:
+            ipw.link((self, "layer"), (view, "layer"))
+            _hide_own_layer_control(view)
+        self.children = (self.layer_dropdown, self.tabs)
+
+    @tl.validate("layer")
+    def _valid_layer(self, proposal):
+        if proposal.value not in self._entries:
+            raise tl.TraitError(
+                f"Expected layer in {list(self._entries)}, received {proposal.value!r}."
+            )
+        return proposal.value
+
+    def _on_ablation(self, change) -> None:
+        self.memory.ablation = change["new"]
+
+
+def _hide_own_layer_control(view: ipw.Widget) -> None:
+    """Hide a tab's own layer dropdown: the dashboard's one replaces it."""
+    control = getattr(view, "layer_dropdown", None) or getattr(view, "_layer_control", None)
+    if control is not None:
+        control.layout.display = "none"
