@@ -1,0 +1,403 @@
+"""Click-to-pixels latency in a real JupyterLab page: WeightExplorer against the Output pattern.
+
+Starts ``jupyter lab`` on 127.0.0.1 (temp config, random token, free port) and opens, in
+headless Chromium, a notebook holding two widgets over the same LSTM layer:
+
+- project: ``lstm_widgets.WeightExplorer`` (one persistent figure, PNG in an ``ipywidgets.Image``);
+- baseline: the pattern users write today, a gate ``Dropdown`` whose observer does
+  ``with out: clear_output(wait=True)``, draws the same heatmap on a new pyplot figure and
+  calls ``plt.show()``.
+
+For each, the gate dropdown is changed ``--n`` times in the page (cycling through the gates);
+each change is timed from the ``change`` event to the moment the new image is decoded
+(``img.decode()`` resolved), and to the next animation frame after that (on screen). A
+MutationObserver wakes the timer as soon as the new ``<img>`` arrives, so the times also
+split into "until the new image element arrived" (kernel + websocket + widget manager) and
+"decode". The kernel's share is measured inside the kernel, around the comm message handler
+of each gate dropdown. Prints medians and p90s and the ratio.
+
+Run: python benchmarks/browser_latency.py [--n 50] [--units 64] [--features 8] [--matrix U]
+Needs Debian's chromium (``apt-get install -y chromium``), jupyterlab and playwright.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "browser"))
+
+import browser_harness as harness  # noqa: E402
+
+NOTEBOOK = "browser_latency.ipynb"
+
+SETUP = r"""
+import os, time, json
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import numpy as np
+import keras
+import ipywidgets as ipw
+import matplotlib.pyplot as plt
+from IPython.display import clear_output
+import lstm_widgets as lw
+
+keras.utils.set_random_seed(0)
+UNITS, FEATURES, MATRIX = {units}, {features}, {matrix!r}
+model = keras.Sequential(
+    [keras.Input((24, FEATURES)), keras.layers.LSTM(UNITS), keras.layers.Dense(1)]
+)
+rng = np.random.default_rng(0)
+for v in model.weights:  # non-zero weights and biases, as after training
+    v.assign(rng.normal(0, 0.5, size=tuple(v.shape)).astype("float32"))
+gw = lw.gate_weights(model)
+KERNEL_MS = {{"project": [], "baseline": [], "floor": []}}
+KERNEL_EPOCH = {{"project": [], "baseline": [], "floor": []}}  # (start, end) in ms since 1970
+
+def find_gate_dropdown(root):
+    stack = [root]
+    while stack:
+        w = stack.pop()
+        if isinstance(w, ipw.Dropdown) and "gate" in (w.description or "").lower():
+            return w
+        stack.extend(getattr(w, "children", ()))
+    raise LookupError("no gate dropdown in the widget")
+
+def time_kernel(dropdown, key):
+    # Wrap the comm handler: covers set_state, the link to the trait, the redraw and the
+    # sending of the new image (all synchronous in the handler).
+    handler = dropdown._handle_msg
+    def timed(msg):
+        e0, t0 = time.time(), time.perf_counter()
+        try:
+            return handler(msg)
+        finally:
+            KERNEL_MS[key].append((time.perf_counter() - t0) * 1e3)
+            KERNEL_EPOCH[key].append((e0 * 1e3, time.time() * 1e3))
+    dropdown.comm.on_msg(timed)
+"""
+
+PROJECT = r"""
+explorer = lw.WeightExplorer(model)
+explorer.matrix = MATRIX
+explorer.add_class("lw-bench-project")
+time_kernel(find_gate_dropdown(explorer), "project")
+FIGSIZE, DPI = tuple(explorer.figure.get_size_inches()), explorer.figure.dpi
+explorer
+"""
+
+FLOOR = r"""
+# The floor for any view that shows a PNG in an ipywidgets.Image: the WeightExplorer's own
+# PNGs for each gate, rendered beforehand and swapped in on a change. What is left is the
+# comm round trip, the widget manager and the browser's decode.
+pngs = {}
+for g in gw.gates:
+    explorer.gate = g
+    pngs[g] = explorer.image.value
+explorer.gate = gw.gates[0]
+floor_dd = ipw.Dropdown(options=list(gw.gates), description="gate")
+floor_img = ipw.Image(value=pngs[floor_dd.value], format="png")
+floor_dd.observe(lambda change: setattr(floor_img, "value", pngs[change["new"]]), "value")
+floor = ipw.VBox([floor_dd, floor_img])
+floor.add_class("lw-bench-floor")
+time_kernel(floor_dd, "floor")
+floor
+"""
+
+BASELINE = r"""
+def draw_baseline(gate):
+    m = gw[gate].matrix(MATRIX)
+    m = m[None, :] if m.ndim == 1 else m
+    lim = float(np.abs(m).max()) or 1.0
+    fig, ax = plt.subplots(figsize=FIGSIZE, dpi=DPI)
+    im = ax.imshow(m, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto", interpolation="nearest")
+    fig.colorbar(im, ax=ax)
+    ax.set_title(f"{gw.name}: gate {gate}, {MATRIX} {m.shape}")
+    ax.set_xlabel("hidden unit")
+    ax.set_ylabel("input feature" if MATRIX == "W" else "previous hidden unit")
+    plt.show()
+
+gate_dd = ipw.Dropdown(options=list(gw.gates), description="gate")
+out = ipw.Output()
+
+def on_gate(change):
+    with out:
+        clear_output(wait=True)
+        draw_baseline(change["new"])
+
+gate_dd.observe(on_gate, "value")
+with out:
+    draw_baseline(gate_dd.value)
+baseline = ipw.VBox([gate_dd, out])
+baseline.add_class("lw-bench-baseline")
+time_kernel(gate_dd, "baseline")
+baseline
+"""
+
+REPORT = r"""
+print(json.dumps({
+    "kernel_ms": KERNEL_MS,
+    "kernel_epoch": KERNEL_EPOCH,
+    "png_bytes": len(explorer.image.value),
+    "figsize": FIGSIZE, "dpi": DPI,
+    "image_px": list(explorer.figure.canvas.get_width_height()),
+}))
+"""
+
+#: Defines window.__lwBench(rootSelector, n): times n gate changes inside that widget.
+BENCH_JS = r"""
+() => {
+  const sleep = (ms) => new Promise(r => setTimeout(r, ms));
+  const frame = () => new Promise(r => requestAnimationFrame(() => r()));
+  const visibleImg = (root) => Array.from(root.querySelectorAll('img'))
+      .filter(i => i.offsetParent !== null).pop() || null;
+  const gateSelect = (root) => {
+    for (const box of root.querySelectorAll('.widget-dropdown')) {
+      const label = box.querySelector('label, .widget-label');
+      if (label && /gate/i.test(label.textContent)) return box.querySelector('select');
+    }
+    return null;
+  };
+  // Resolve with the new <img> once root shows one whose src differs from prevSrc.
+  const nextImage = (root, prevSrc, timeoutMs) => new Promise((resolve, reject) => {
+    const check = () => {
+      const img = visibleImg(root);
+      if (img && img.src && img.src !== prevSrc) {
+        obs.disconnect(); clearTimeout(t); resolve(img);
+      }
+    };
+    const obs = new MutationObserver(check);
+    obs.observe(root, {subtree: true, childList: true, attributes: true, attributeFilter: ['src']});
+    const t = setTimeout(() => { obs.disconnect(); reject(new Error('timeout')); }, timeoutMs);
+    check();
+  });
+  window.__lwBench = async (rootSel, n) => {
+    const state = {done: false, arrived: [], decoded: [], painted: [], bytes: [], error: null,
+                   t0Epoch: [], arrivedEpoch: []};
+    window.__lwBenchState = state;
+    try {
+      const root = document.querySelector(rootSel);
+      root.scrollIntoView({block: 'center'});
+      const sel = gateSelect(root);
+      const count = sel.options.length;
+      for (let k = 0; k < n + 2; k++) {  // two warm-up changes, not recorded
+        const prev = visibleImg(root);
+        const prevSrc = prev ? prev.src : null;
+        const target = (sel.selectedIndex + 1) % count;
+        await frame();
+        const t0 = performance.now();
+        sel.selectedIndex = target;
+        sel.dispatchEvent(new Event('change', {bubbles: true}));
+        const img = await nextImage(root, prevSrc, 30000);
+        const t1 = performance.now();
+        await img.decode();
+        const t2 = performance.now();
+        await frame();
+        const t3 = performance.now();
+        if (k >= 2) {
+          state.arrived.push(t1 - t0); state.decoded.push(t2 - t0); state.painted.push(t3 - t0);
+          state.bytes.push(img.src.startsWith('data:') ? Math.round(img.src.length * 3 / 4) : -1);
+          state.t0Epoch.push(performance.timeOrigin + t0);
+          state.arrivedEpoch.push(performance.timeOrigin + t1);
+        }
+        await sleep(100);  // let the kernel go idle between changes
+      }
+    } catch (e) { state.error = String(e && e.stack || e); }
+    state.done = true;
+    return true;
+  };
+  return true;
+}
+"""
+
+
+def _stats(values) -> dict:
+    a = np.asarray(values, dtype=float)
+    return {
+        "median": float(np.median(a)),
+        "p90": float(np.percentile(a, 90)),
+        "min": float(a.min()),
+        "n": len(a),
+    }
+
+
+def _write_notebook(path: Path, args) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    setup = SETUP.format(units=args.units, features=args.features, matrix=args.matrix)
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in (setup, PROJECT, FLOOR, BASELINE)]
+    nbformat.write(nb, path)
+
+
+def _run_in_kernel(page, code: str, timeout: float) -> str:
+    """Execute ``code`` in the notebook's kernel and return what it printed."""
+    page.evaluate(
+        """(code) => {
+          window.__lwKernelOut = null;
+          const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+          const future = kernel.requestExecute({code, store_history: false});
+          let text = '';
+          future.onIOPub = (msg) => {
+            if (msg.header.msg_type === 'stream') text += msg.content.text;
+            if (msg.header.msg_type === 'error') text += 'ERROR ' + msg.content.evalue;
+          };
+          future.done.then(() => { window.__lwKernelOut = text; });
+          return true;
+        }""",
+        code,
+    )
+    page.wait_for_function("() => window.__lwKernelOut !== null", timeout=timeout * 1000)
+    return page.evaluate("() => window.__lwKernelOut")
+
+
+def _bench(page, selector: str, n: int, timeout: float) -> dict:
+    page.evaluate(BENCH_JS)
+    page.evaluate(f"() => {{ window.__lwBench({json.dumps(selector)}, {n}); return true; }}")
+    page.wait_for_function(
+        "() => window.__lwBenchState && window.__lwBenchState.done",
+        timeout=timeout * 1000,
+        polling=250,
+    )
+    state = page.evaluate("() => window.__lwBenchState")
+    if state["error"]:
+        raise RuntimeError(f"benchmark in page failed for {selector}: {state['error']}")
+    return state
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=50, help="gate changes per widget")
+    parser.add_argument("--units", type=int, default=64, help="LSTM units")
+    parser.add_argument("--features", type=int, default=8, help="input features")
+    parser.add_argument("--matrix", default="U", choices=["W", "U", "b"])
+    parser.add_argument(
+        "--screenshot", type=Path, default=ROOT / "benchmarks" / "out" / "browser_latency.png"
+    )
+    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    args = parser.parse_args(argv)
+
+    chromium = harness.find_chromium()
+    if chromium is None:
+        print("no Chromium binary: install Debian's chromium (apt-get install -y chromium)")
+        return 2
+    from playwright.sync_api import sync_playwright
+
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="lw-latency-") as tmp:
+        tmp = Path(tmp)
+        (tmp / "nb").mkdir()
+        _write_notebook(tmp / "nb" / NOTEBOOK, args)
+        server = harness.start_jupyter_lab(tmp / "nb", tmp / "server")
+        try:
+            with sync_playwright() as pw:
+                browser = harness.launch_chromium(pw, chromium)
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                harness.lab_open_notebook(page, server, NOTEBOOK, timeout=120)
+                harness.lab_run_all(page)
+                harness.lab_wait_idle(page, timeout=300)
+                for cls in ("lw-bench-project", "lw-bench-floor", "lw-bench-baseline"):
+                    page.wait_for_function(
+                        f"""() => {{ const r = document.querySelector('.{cls}');
+                            const i = r && Array.from(r.querySelectorAll('img')).pop();
+                            return !!(i && i.complete && i.naturalWidth > 0); }}""",
+                        timeout=120_000,
+                    )
+                # Baseline first, then the project, then the baseline again: report the
+                # second baseline run, so both are measured with a warm kernel and page.
+                per_change = 30.0
+                _bench(page, ".lw-bench-baseline", min(args.n, 10), per_change * 12)
+                project = _bench(page, ".lw-bench-project", args.n, per_change * (args.n + 2))
+                floor = _bench(page, ".lw-bench-floor", args.n, per_change * (args.n + 2))
+                baseline = _bench(page, ".lw-bench-baseline", args.n, per_change * (args.n + 2))
+                kernel = json.loads(_run_in_kernel(page, REPORT, 60).strip().splitlines()[-1])
+                args.screenshot.parent.mkdir(parents=True, exist_ok=True)
+                page.locator(".lw-bench-project").screenshot(path=str(args.screenshot))
+                page.locator(".lw-bench-baseline").screenshot(
+                    path=str(args.screenshot.with_name(args.screenshot.stem + "_baseline.png"))
+                )
+                browser.close()
+        finally:
+            server.stop()
+
+    rows = {
+        "WeightExplorer (Image)": (project, "project"),
+        "Output + clear_output + plt.show": (baseline, "baseline"),
+        "floor: pre-rendered PNG swap": (floor, "floor"),
+    }
+    load = os.getloadavg()
+    print(
+        f"Click to pixels in JupyterLab, headless Chromium: LSTM({args.units}), "
+        f"{args.features} features, matrix {args.matrix}, {args.n} gate changes each "
+        f"(load average before the run {load_before[0]:.1f}, after {load[0]:.1f}, "
+        f"{os.cpu_count()} cores)"
+    )
+    print(
+        f"WeightExplorer figure {kernel['figsize'][0]:.1f}x{kernel['figsize'][1]:.1f} in at "
+        f"{kernel['dpi']:.0f} dpi = {kernel['image_px'][0]}x{kernel['image_px'][1]} px, "
+        f"PNG {kernel['png_bytes'] / 1024:.0f} KiB"
+    )
+    print(
+        f"{'ms':33s} {'decoded':>8s} {'p90':>6s} {'painted':>8s} {'p90':>6s} |"
+        f" {'to kernel':>9s} {'kernel':>7s} {'to page':>7s} {'decode':>7s}"
+    )
+    results = {}
+    for name, (state, key) in rows.items():
+        n = len(state["decoded"])
+        km = kernel["kernel_ms"][key][-n:]
+        epochs = kernel["kernel_epoch"][key][-n:]
+        stages = {"decoded": state["decoded"], "painted": state["painted"]}
+        if len(epochs) == n:  # one comm message per change: the clocks line up
+            start, end = np.array(epochs).T
+            stages["to kernel"] = start - np.array(state["t0Epoch"])
+            stages["kernel"] = km
+            stages["to page"] = np.array(state["arrivedEpoch"]) - end
+        stages["decode"] = np.subtract(state["decoded"], state["arrived"])
+        stats = {k: _stats(v) for k, v in stages.items()}
+        results[name] = stats
+        med = {k: v["median"] for k, v in stats.items()}
+        nan = float("nan")
+        print(
+            f"{name:33s} {med['decoded']:8.1f} {stats['decoded']['p90']:6.1f} "
+            f"{med['painted']:8.1f} {stats['painted']['p90']:6.1f} |"
+            f" {med.get('to kernel', nan):9.1f} {med.get('kernel', nan):7.1f}"
+            f" {med.get('to page', nan):7.1f} {med['decode']:7.1f}"
+        )
+    print("(medians of each stage; 'decoded' is click to decoded image, 'painted' one frame later)")
+    p = results["WeightExplorer (Image)"]["decoded"]["median"]
+    b = results["Output + clear_output + plt.show"]["decoded"]["median"]
+    ratio = b / p
+    print(f"ratio (Output pattern / WeightExplorer, decoded medians): {ratio:.2f}x")
+    print(
+        f"goal: WeightExplorer median < 60 ms: {'met' if p < 60 else 'MISSED'} ({p:.1f} ms); "
+        f">= 3x faster than the Output pattern: {'met' if ratio >= 3 else 'MISSED'} ({ratio:.2f}x)"
+    )
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(
+            json.dumps(
+                {
+                    "args": vars(args)
+                    | {"screenshot": str(args.screenshot), "json": str(args.json)},
+                    "kernel": kernel,
+                    "results": results,
+                },
+                indent=2,
+            )
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,188 @@
+"""The demo notebooks run top to bottom and leave the expected widgets behind.
+
+Each notebook is copied to a temp folder and executed with nbclient in a fresh kernel,
+storing the widget state as a notebook saved from JupyterLab would. Then:
+
+- the stored widget state holds the widget models the notebook's story needs (an Image that
+  shows the figure, Dropdowns, the dashboard's Tab) and every widget view in the outputs
+  points at a stored model;
+- what the markdown says about the seeded run is checked by extra cells appended to the
+  executed copy (the committed notebook stays clean), so text and numbers cannot drift.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+#: Seconds a single cell may take (training included) before the run fails.
+CELL_TIMEOUT = 300
+
+#: Widget models each notebook must leave in its stored widget state.
+EXPECTED_MODELS = {
+    "weather_forecast.ipynb": {"TabModel", "DropdownModel", "ImageModel"},
+    "gates_for_teaching.ipynb": {"DropdownModel", "ImageModel"},
+    "research_workflow.ipynb": set(),
+}
+
+#: Cells appended to the executed copy: they assert what the markdown tells.
+CLAIMS = {
+    "weather_forecast.ipynb": r"""
+import numpy as np
+# "The LSTM beats both baselines on every feature."
+assert (scores["LSTM"] < scores["tomorrow = today"]).all(), scores
+assert (scores["LSTM"] < scores["2012-2014 average"]).all(), scores
+# Q1: no axis of length T in any weight of the recurrent layer.
+assert all(T not in tuple(v.shape) for v in model.layers[0].weights)
+assert gw.n_params == model.layers[0].count_params() == 4 * (F * H + H * H + H)
+# Q2: Keras packs i, f, c, o along the last axis.
+assert np.array_equal(gw["forget"].W, gw.W[:, H : 2 * H])
+# Q3: t-1 dominates, t-2 is a distant second, t-5 is irrelevant.
+imp = dict(zip(ablation.lags.tolist(), ablation.importance.tolist()))
+assert imp[1] == max(imp.values()) and imp[1] > 5 * imp[2], imp
+assert abs(imp[5]) < 0.02 * imp[1], imp
+assert max(abs(imp[k]) for k in range(3, T + 1)) < 0.05 * imp[1], imp
+# "Less than half survives three days, under a quarter from t-5, every unit has lost half by t-5."
+assert memory.mean_half_life == 3 and memory.mean[4] < 0.25, memory.mean
+assert np.nanmax(memory.half_life) <= 5, memory.half_life
+""",
+    "gates_for_teaching.ipynb": r"""
+import numpy as np
+# "Unit 0 still holds almost all of tanh(0.9); unit 1 has nothing left; the erase empties both."
+assert trace.c[0, -1, 0] > 0.9 * np.tanh(0.9) and abs(trace.c[0, -1, 1]) < 0.01, trace.c[0, -1]
+assert np.abs(trace.c[1, -1]).max() < 0.01, trace.c[1, -1]
+# "unit 1 keeps 0.5**(k-1), half-life 3; unit 0 keeps about 95 % after 19 steps, never half."
+assert np.allclose(memory.retention[:, 1], 0.5 ** np.arange(T), atol=1e-4)
+assert memory.half_life[1] == 3 and np.isnan(memory.half_life[0]), memory.half_life
+assert 0.94 < memory.retention[-1, 0] < 0.96, memory.retention[-1, 0]
+""",
+    "research_workflow.ipynb": r"""
+import numpy as np
+# Both models learn the task.
+assert stacked.evaluate(X_test, y_test, verbose=0) < 0.05
+assert bidirectional.evaluate(X_test, y_test, verbose=0) < 0.05
+# Every baseline finds lag 3 and lag 1 and nothing else; zeros and mean agree, near 0.64 and
+# 0.25; hold and permute add about twice as much.
+for b, r in ablations.items():
+    others = np.delete(r.importance_by_lag, [0, 2])
+    assert np.abs(others).max() < 0.05 * r.at_lag(3), (b, r.importance_by_lag)
+assert np.allclose(ablations["zeros"].importance, ablations["mean"].importance, atol=0.01)
+assert 0.5 < ablations["mean"].at_lag(3) < 0.75 and 0.18 < ablations["mean"].at_lag(1) < 0.3
+for b in ("hold", "permute"):
+    for lag in (1, 3):
+        ratio = ablations[b].at_lag(lag) / ablations["mean"].at_lag(lag)
+        assert 1.5 < ratio < 2.5, (b, lag, ratio)
+# The map puts the importance at (lag 1, b) and (lag 3, a) only.
+m = cells.importance_by_lag[:6]
+top = sorted(zip(m.ravel(), [(k + 1, f) for k in range(6) for f in FEATURES]), reverse=True)
+assert {top[0][1], top[1][1]} == {(1, "b"), (3, "a")} and top[2][0] < 0.05 * top[1][0], top[:3]
+assert np.isnan(cells.importance_by_lag[6:]).all()
+assert bi.method == "black-box"
+# "The upper layer forgets faster than the lower one at every lag from t-2 to t-4."
+assert (memories["upper"].mean[1:4] < memories["lower"].mean[1:4]).all()
+""",
+}
+
+
+def _execute(path: Path, workdir: Path, extra_cells: str | None = None):
+    nb = nbformat.read(path, as_version=4)
+    if extra_cells:
+        nb.cells.append(nbformat.v4.new_code_cell(extra_cells))
+    client = nbclient.NotebookClient(
+        nb,
+        timeout=CELL_TIMEOUT,
+        kernel_name="python3",
+        store_widget_state=True,
+        resources={"metadata": {"path": str(workdir)}},
+    )
+    client.execute()
+    return nb
+
+
+def _widget_models(nb) -> dict[str, dict]:
+    state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    return dict(state)
+
+
+def _view_ids(nb) -> list[str]:
+    ids = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            view = out.get("data", {}).get(WIDGET_VIEW)
+            if view:
+                ids.append(view["model_id"])
+    return ids
+
+
+def _errors(nb) -> list[str]:
+    return [
+        f"{out.get('ename')}: {out.get('evalue')}"
+        for cell in nb.cells
+        for out in cell.get("outputs", [])
+        if out.get("output_type") == "error"
+    ]
+
+
+@pytest.fixture
+def notebook_copy(tmp_path, monkeypatch):
+    """A temp copy of notebooks/, and a kernel environment like a user's."""
+    shutil.copytree(
+        NOTEBOOKS,
+        tmp_path,
+        dirs_exist_ok=True,
+        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
+    )
+    # conftest sets MPLBACKEND=Agg for this process; a notebook kernel should get
+    # ipykernel's inline backend, as it does for a user.
+    monkeypatch.delenv("MPLBACKEND", raising=False)
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
+    return tmp_path
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_MODELS))
+def test_committed_without_outputs(name):
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
+    assert "widgets" not in nb.metadata, "widget state is stored in the committed notebook"
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, cell.source[:80]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(EXPECTED_MODELS))
+def test_notebook_executes(name, notebook_copy):
+    nb = _execute(notebook_copy / name, notebook_copy, CLAIMS.get(name))
+    assert _errors(nb) == []
+
+    models = _widget_models(nb)
+    names = {m.get("model_name") for m in models.values()}
+    missing = EXPECTED_MODELS[name] - names
+    assert not missing, f"{name}: no {sorted(missing)} in the stored widget state {sorted(names)}"
+
+    views = _view_ids(nb)
+    if EXPECTED_MODELS[name]:
+        assert views, f"{name} displays no widget"
+    dangling = [v for v in views if v not in models]
+    assert not dangling, f"{name}: widget views without a stored model: {dangling}"
+
+    # The stored images are real PNGs (the figure made it into the widget state).
+    for model in models.values():
+        if model.get("model_name") == "ImageModel":
+            assert model["state"].get("format") == "png"
+
+    # The executed copy is valid nbformat, as JupyterLab would save it.
+    nbformat.validate(nb)
+    json.dumps(nb)
