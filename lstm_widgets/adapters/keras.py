@@ -7,8 +7,10 @@ and a step-by-step ("causal") view of simple recurrent stacks.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -265,11 +267,57 @@ def _safe_has(obj: Any, attr: str) -> bool:
     return True
 
 
+def _backend_name(model: Any) -> str:
+    """Name of the Keras backend that runs ``model`` (``tf_keras`` always runs TensorFlow)."""
+    if _module_root(model) == "tf_keras":
+        return "tensorflow"
+    return str(_keras_for(model).backend.backend())
+
+
+def _inference(backend: str):
+    """Return a context in which the backend records no gradients (torch would otherwise)."""
+    if backend == "torch":
+        return require("torch", purpose="Running a Keras model on the torch backend").no_grad()
+    return contextlib.nullcontext()
+
+
+def _compile(fn: Callable, backend: str) -> Callable:
+    """Compile ``fn`` into one TensorFlow graph on the TensorFlow backend; else leave it eager.
+
+    Batch sizes vary from call to call, so the graph is traced with relaxed shapes. Like
+    Keras' own compiled functions, it is traced without AutoGraph.
+    """
+    if backend != "tensorflow":
+        return fn
+    tf = require("tensorflow", purpose="Compiling a Keras model")
+    return tf.function(fn, reduce_retracing=True, autograph=False)
+
+
+_PREDICT_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def predict_fn(model: Any) -> Callable[[np.ndarray], np.ndarray]:
-    """Return ``f(x) -> outputs`` running the model in inference mode on a numpy batch."""
+    """Return ``f(x) -> outputs`` running the model in inference mode on a numpy batch.
+
+    On the TensorFlow backend the call is compiled once per model (``tf.function``) and
+    reused; other backends run eagerly (the torch backend without recording gradients).
+    A model that cannot be traced runs eagerly too.
+    """
+    backend = _backend_name(model)
+    compiled = _cached(_PREDICT_CACHE, model, lambda: _compile(_eager_call(model), backend))
+    eager = _eager_call(model)
+    broken = [False]
 
     def predict(x: np.ndarray) -> np.ndarray:
-        out = model(x, training=False)
+        with _inference(backend):
+            if broken[0]:
+                out = eager(x)
+            else:
+                try:
+                    out = compiled(x)
+                except Exception:  # not traceable: the eager call raises any genuine error
+                    broken[0] = True
+                    out = eager(x)
         if isinstance(out, (list, tuple)):
             if len(out) != 1:
                 raise ValueError(
@@ -279,6 +327,38 @@ def predict_fn(model: Any) -> Callable[[np.ndarray], np.ndarray]:
         return _to_numpy(out)
 
     return predict
+
+
+def _eager_call(model: Any) -> Callable:
+    # A weak reference, so that the per-model cache never keeps a model alive.
+    ref = weakref.ref(model) if _weakrefable(model) else (lambda: model)
+
+    def call(x):
+        return ref()(x, training=False)
+
+    return call
+
+
+def _weakrefable(obj: Any) -> bool:
+    try:
+        weakref.ref(obj)
+    except TypeError:
+        return False
+    return True
+
+
+def _cached(cache: weakref.WeakKeyDictionary, model: Any, build: Callable) -> Any:
+    """Return ``build()`` memoised per model (and per the identity of its layers)."""
+    key = tuple(id(lay) for lay in getattr(model, "layers", ()) or ())
+    try:
+        hit = cache.get(model)
+    except TypeError:  # neither hashable nor weakly referenceable: do not cache
+        return build()
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    value = build()
+    cache[model] = (key, value)
+    return value
 
 
 def stateful_layers(model: Any) -> list[Any]:
@@ -408,16 +488,52 @@ _PER_STEP = {
 class KerasStepper:
     """A causal recurrent stack run one step at a time on batches of opaque states.
 
-    ``step(x_t, state)`` advances every row by one input step; ``readout(state)`` applies
-    what follows the last recurrent layer to the final hidden states.
+    The interface time-step ablation relies on (a PyTorch stepper provides the same):
+
+    - ``initial_state(n)``: zero states for ``n`` rows;
+    - ``step(x_t, state)``: advance every row by one input step ``x_t`` of shape (rows, F);
+    - ``rows(state, start, stop)`` and ``concat(a, b)``: slice and stack states by row;
+    - ``readout(state)``: apply what follows the last recurrent layer to its final hidden
+      state, giving the model's output as a numpy array of shape (rows, ...).
+
+    On the TensorFlow backend ``step`` and ``spawn_step`` run as compiled graphs (traced
+    once with relaxed batch sizes); other backends run the same layer calls eagerly.
+
+    Attributes
+    ----------
+    stages : list of (str, Layer)
+        ``("cell", rnn.cell)`` or ``("layer", per_step_layer)``, in model order, up to and
+        including the last recurrent layer.
+    head : list of Layer
+        The layers after the last recurrent layer.
+    ops : module
+        ``keras.ops`` (or its TensorFlow stand-in for ``tf_keras``).
+    backend : str
+        ``"tensorflow"``, ``"jax"``, ``"torch"`` or ``"numpy"``.
     """
 
     stages: list[tuple[str, Any]]
     head: list[Any]
     ops: Any
+    backend: str = "tensorflow"
 
-    def initial_state(self, n: int, dtype: str = "float32") -> list:
-        """Zero states for ``n`` rows."""
+    def __post_init__(self) -> None:
+        first = self.stages[0][1]
+        self.dtype = str(getattr(first, "compute_dtype", None) or "float32")
+        if self.backend == "tensorflow":  # also tf_keras, whose stand-in ops lack tile
+            tf = require("tensorflow", purpose="Running a Keras model step by step")
+            self._tiling = (tf.shape, tf.tile, tf.concat)
+        else:
+            self._tiling = (self.ops.shape, self.ops.tile, self.ops.concatenate)
+        # Fresh closures, so TensorFlow counts each stepper's traces apart from others'.
+        self._step = _compile(lambda x, state: self._advance(x, state), self.backend)
+        self._spawn = _compile(
+            lambda x, new, state: self._spawn_advance(x, new, state), self.backend
+        )
+
+    def initial_state(self, n: int, dtype: str | None = None) -> list:
+        """Zero states for ``n`` rows: one list of tensors of shape (n, size) per cell."""
+        dtype = dtype or self.dtype
         state = []
         for kind, obj in self.stages:
             if kind == "cell":
@@ -431,7 +547,47 @@ class KerasStepper:
 
     def step(self, x_t: np.ndarray, state: list) -> list:
         """Advance every row of ``state`` by one input step ``x_t`` of shape (rows, F)."""
-        x = self.ops.convert_to_tensor(x_t)
+        x = self.ops.convert_to_tensor(np.asarray(x_t), dtype=self.dtype)
+        with _inference(self.backend):
+            return _as_lists(self._step(x, state))
+
+    def spawn_step(self, x_t: np.ndarray, x_new: np.ndarray, state: list) -> list:
+        """Spawn copies of the first rows of ``state``, then advance every row one step.
+
+        An optional fast path of ablation (one compiled call instead of ``rows``,
+        ``concat`` and ``step``). With ``n = len(x_t)`` and ``k = len(x_new) // n``:
+        rows ``0:n`` of ``state`` are appended ``k`` times, the old rows read ``x_t``
+        (tiled over their blocks of ``n``) and the new rows read ``x_new``.
+
+        Parameters
+        ----------
+        x_t : ndarray of shape (n, F)
+            The clean input of this step.
+        x_new : ndarray of shape (k * n, F)
+            Inputs of the ``k`` new copies, block by block (``k`` may be 0).
+        state : list
+            A state of ``n * m`` rows (``m`` blocks of ``n``).
+
+        Returns
+        -------
+        list
+            The advanced state, ``n * (m + k)`` rows.
+        """
+        x = self.ops.convert_to_tensor(np.asarray(x_t), dtype=self.dtype)
+        x_new = self.ops.convert_to_tensor(np.asarray(x_new), dtype=self.dtype)
+        with _inference(self.backend):
+            return _as_lists(self._spawn(x, x_new, state))
+
+    def _spawn_advance(self, x: Any, x_new: Any, state: list) -> list:
+        shape, tile, concat = self._tiling
+        n = shape(x)[0]
+        blocks = shape(state[0][0])[0] // n
+        k = shape(x_new)[0] // n
+        grown = [[concat([s, tile(s[:n], [k, 1])], axis=0) for s in layer] for layer in state]
+        inputs = concat([tile(x, [blocks, 1]), x_new], axis=0)
+        return self._advance(inputs, grown)
+
+    def _advance(self, x: Any, state: list) -> list:
         new_state = []
         k = 0
         for kind, obj in self.stages:
@@ -448,7 +604,7 @@ class KerasStepper:
         return [[s[start:stop] for s in layer] for layer in state]
 
     def concat(self, a: list, b: list) -> list:
-        """Stack two states along the batch axis."""
+        """Stack two states along the batch axis (``a``'s rows first)."""
         return [
             [self.ops.concatenate([x, y], axis=0) for x, y in zip(la, lb, strict=True)]
             for la, lb in zip(a, b, strict=True)
@@ -457,18 +613,31 @@ class KerasStepper:
     def readout(self, state: list) -> np.ndarray:
         """Apply the layers after the last recurrent layer to its final hidden state."""
         x = state[-1][0]
-        for layer in self.head:
-            x = layer(x, training=False)
+        with _inference(self.backend):
+            for layer in self.head:
+                x = layer(x, training=False)
         return _to_numpy(x)
+
+
+def _as_lists(state: Any) -> list:
+    return [list(layer) for layer in state]
+
+
+_STEPPER_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def causal_stepper(model: Any) -> KerasStepper | None:
     """Return a :class:`KerasStepper` if the model is a causal stack, else ``None``.
 
     A causal stack is a chain: forward, stateless recurrent layers (all but the last
-    returning sequences), per-step layers between them (Dense, Dropout, normalisation,
-    activation), then any layers acting on the last hidden state.
+    returning sequences), per-step layers between them (Dense, Dropout, normalisation over
+    the feature axis, activation), then any layers acting on the last hidden state.
+    Steppers are cached per model, so their compiled graphs are traced only once.
     """
+    return _cached(_STEPPER_CACHE, model, lambda: _build_stepper(model))
+
+
+def _build_stepper(model: Any) -> KerasStepper | None:
     layers = _chain(model)
     if layers is None:
         return None
@@ -488,16 +657,25 @@ def causal_stepper(model: Any) -> KerasStepper | None:
             ):
                 return None
             stages.append(("cell", lay.cell))
-        elif type(lay).__name__ == "TimeDistributed" and type(lay.layer).__name__ in _PER_STEP:
+        elif type(lay).__name__ == "TimeDistributed" and _acts_per_step(lay.layer):
             stages.append(("layer", lay.layer))
-        elif type(lay).__name__ in _PER_STEP:
+        elif _acts_per_step(lay):
             stages.append(("layer", lay))
         else:
             return None
     head = layers[last + 1 :]
     if any(_is_rnn(h) or _is_bidirectional(h) or _is_container(h) for h in head):
         return None
-    return KerasStepper(stages=stages, head=head, ops=_ops_for(model))
+    return KerasStepper(stages=stages, head=head, ops=_ops_for(model), backend=_backend_name(model))
+
+
+def _acts_per_step(layer: Any) -> bool:
+    """Whether ``layer`` maps each time step on its own (normalisation only over features)."""
+    if type(layer).__name__ not in _PER_STEP:
+        return False
+    axis = getattr(layer, "axis", -1)
+    axes = list(axis) if isinstance(axis, (list, tuple)) else [axis]
+    return all(a == -1 for a in axes)
 
 
 def _chain(model: Any) -> list | None:

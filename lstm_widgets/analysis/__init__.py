@@ -3,11 +3,14 @@
 Functions take a model and arrays and return typed result objects; no drawing here.
 """
 
+from ._ablation import Ablation, ablate_timesteps
 from ._activations import gate_activations
 from ._memory import MemoryRetention, memory_retention
 
 __all__ = [
+    "Ablation",
     "MemoryRetention",
+    "ablate_timesteps",
     "gate_activations",
     "memory_retention",
 ]

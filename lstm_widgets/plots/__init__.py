@@ -3,11 +3,13 @@
 Never imports ipywidgets or pyplot.
 """
 
+from ._ablation import AblationDisplay
 from ._activations import GateActivationDisplay
 from ._figure import BlitRenderer, new_figure, render_png
 from ._memory import MemoryRetentionDisplay
 
 __all__ = [
+    "AblationDisplay",
     "BlitRenderer",
     "GateActivationDisplay",
     "MemoryRetentionDisplay",

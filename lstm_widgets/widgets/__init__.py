@@ -1,8 +1,10 @@
 """Widgets: thin ipywidgets views over the analysis functions and plot displays."""
 
+from ._ablation import AblationExplorer
 from ._activations import GateActivationExplorer, MemoryView
 
 __all__ = [
+    "AblationExplorer",
     "GateActivationExplorer",
     "MemoryView",
 ]

@@ -1,0 +1,784 @@
+"""Time-step ablation: how much the output takes from t-1, t-2, ... t-T."""
+
+from __future__ import annotations
+
+import importlib
+import math
+import numbers
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..core import require
+from ._baselines import Baseline, resolve_baseline
+from ._metrics import output_change, per_sample_loss, resolve_metric
+
+METHODS: tuple[str, ...] = ("stepwise", "black-box")
+"""How an :class:`Ablation` was computed: prefix reuse step by step, or whole sequences."""
+
+STEPWISE_VALUES = 2**22
+"""Default most state values (rows x state width) per step on the step-by-step path."""
+
+STEPWISE_ROWS = (1024, 65536)
+"""Bounds of the default rows per step on the step-by-step path."""
+
+BLACK_BOX_VALUES = 2**21
+"""Default most input values (rows x T x F) per model call on the black-box path."""
+
+BLACK_BOX_ROWS = 8192
+"""Default most rows per model call on the black-box path."""
+
+
+@dataclass(frozen=True)
+class Ablation:
+    """The result of :func:`ablate_timesteps`: importance of each input step (or cell).
+
+    All arrays are indexed by input position ``t = 0 .. T-1``; ``lags[t] = T - t``, so the
+    last step ``t = T-1`` is lag 1, "t-1" in a forecaster's words.
+
+    Attributes
+    ----------
+    importance : ndarray of shape (T,) or (T, F)
+        Mean absolute change of the output when step ``t`` (or cell ``(t, f)`` with
+        ``by_feature``) is replaced by the baseline (``metric=None``), or the increase of
+        the mean per-sample loss over :attr:`reference_score` (a loss metric; negative
+        when ablating helps). NaN at lags beyond :attr:`max_lag` (not computed).
+    lags : ndarray of int of shape (T,)
+        ``T - t``: 1 for the most recent step.
+    reference_score : float or None
+        Mean per-sample loss of the un-ablated model; ``None`` for ``metric=None``.
+    baseline : str or float
+        The baseline used: ``"zeros"``, ``"mean"``, ``"hold"``, ``"permute"``, the number,
+        or ``"array"`` for a user array.
+    metric : str or None
+        ``None`` (output change), ``"mse"``, ``"mae"`` or the name of the callable used.
+    by_feature : bool
+        Whether each cell ``(t, f)`` was ablated alone (importance of shape (T, F)).
+    output : int or None
+        The output unit scored (index on the model output's last axis); ``None`` for all.
+    max_lag : int or None
+        Lags ``1 .. max_lag`` were computed; ``None`` for all ``T``.
+    n_samples : int
+        N, the number of sequences averaged over.
+    method : {"stepwise", "black-box"}
+        ``"stepwise"``: the clean prefix ran once and each ablation only from its step on;
+        ``"black-box"``: each ablated copy ran as a whole sequence.
+    batch_size : int
+        The most rows evaluated per model call (or per step).
+
+    Examples
+    --------
+    >>> result = ablate_timesteps(model, X)  # doctest: +SKIP
+    >>> result.at_lag(1), result.importance.shape  # doctest: +SKIP
+    (0.41, (24,))
+    """
+
+    importance: np.ndarray
+    lags: np.ndarray
+    reference_score: float | None
+    baseline: str | float
+    metric: str | None
+    by_feature: bool
+    output: int | None
+    max_lag: int | None
+    n_samples: int
+    method: str = "black-box"
+    batch_size: int = 1
+
+    def __post_init__(self) -> None:
+        importance = np.array(self.importance, dtype=np.float64, copy=True)
+        lags = np.array(self.lags, copy=True)
+        want = 2 if self.by_feature else 1
+        if importance.ndim != want:
+            shape = "(T, F)" if self.by_feature else "(T,)"
+            raise ValueError(
+                f"Expected importance of shape {shape} for by_feature={self.by_feature}, "
+                f"received shape {importance.shape}."
+            )
+        T = importance.shape[0]
+        if T == 0:
+            raise ValueError("Expected importance for at least one step, received none.")
+        if lags.shape != (T,) or not np.array_equal(lags, T - np.arange(T)):
+            raise ValueError(
+                f"Expected lags = T - t = [{T}, ..., 1] of shape ({T},), received {lags!r}."
+            )
+        if self.max_lag is not None:
+            if not 1 <= self.max_lag <= T:
+                raise ValueError(f"Expected max_lag in [1, {T}] or None, received {self.max_lag}.")
+            if not np.isnan(importance[: T - self.max_lag]).all():
+                raise ValueError(
+                    f"Expected NaN importance beyond max_lag={self.max_lag} "
+                    f"(at t < {T - self.max_lag})."
+                )
+        if self.method not in METHODS:
+            raise ValueError(f"Expected method in {list(METHODS)}, received {self.method!r}.")
+        if self.n_samples < 1:
+            raise ValueError(f"Expected n_samples >= 1, received {self.n_samples}.")
+        importance.setflags(write=False)
+        lags = lags.astype(np.int64)
+        lags.setflags(write=False)
+        object.__setattr__(self, "importance", importance)
+        object.__setattr__(self, "lags", lags)
+
+    @property
+    def n_steps(self) -> int:
+        """T, the sequence length."""
+        return int(self.importance.shape[0])
+
+    @property
+    def importance_by_lag(self) -> np.ndarray:
+        """:attr:`importance` reordered by lag: row ``k - 1`` is lag ``k`` (most recent first)."""
+        return self.importance[::-1]
+
+    def at_lag(self, lag: int) -> float | np.ndarray:
+        """Return the importance of lag ``lag`` (a float, or an (F,) row with by_feature)."""
+        if isinstance(lag, bool) or not isinstance(lag, numbers.Integral):
+            raise TypeError(f"Expected lag as an int in [1, {self.n_steps}], received {lag!r}.")
+        if not 1 <= lag <= self.n_steps:
+            raise ValueError(f"Expected lag in [1, {self.n_steps}], received {lag}.")
+        value = self.importance[self.n_steps - lag]
+        return float(value) if np.ndim(value) == 0 else value
+
+    def plot(self, ax: Any = None, **kwargs: Any) -> Any:
+        """Draw the result; see :class:`lstm_widgets.AblationDisplay` for the options.
+
+        Returns
+        -------
+        AblationDisplay
+        """
+        # By name, so that analysis never imports the plotting layer above it at load time.
+        plots = importlib.import_module("lstm_widgets.plots")
+        return plots.AblationDisplay.from_result(self, ax=ax, **kwargs)
+
+    def to_frame(self, feature_names: list[str] | None = None) -> Any:
+        """Return a pandas DataFrame indexed by lag (1 = most recent).
+
+        Parameters
+        ----------
+        feature_names : list of str, optional
+            Column names of a ``by_feature`` result (default ``0 .. F-1``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Column ``t`` (input position) and ``importance``, or one column per feature.
+        """
+        pd = require("pandas", purpose="Ablation.to_frame()")
+        T = self.n_steps
+        index = pd.Index(np.arange(1, T + 1), name="lag")
+        values = self.importance_by_lag
+        t = T - np.arange(1, T + 1)
+        if not self.by_feature:
+            return pd.DataFrame({"t": t, "importance": values}, index=index)
+        F = values.shape[1]
+        names = list(range(F)) if feature_names is None else list(feature_names)
+        if len(names) != F:
+            raise ValueError(f"Expected {F} feature names, received {len(names)}.")
+        frame = pd.DataFrame(values, index=index, columns=names)
+        frame.insert(0, "t", t)
+        return frame
+
+
+def ablate_timesteps(
+    model: Any,
+    X: Any,
+    y: Any = None,
+    *,
+    baseline: str | float | np.ndarray = "zeros",
+    metric: str | Callable | None = None,
+    by_feature: bool = False,
+    output: int | None = None,
+    max_lag: int | None = None,
+    batch_size: int | None = None,
+    progress: bool | Callable[[int, int], Any] = True,
+) -> Ablation:
+    """Measure how much the model's output depends on each input time step.
+
+    For each input position ``t``, ``X[:, t, :]`` is replaced by the baseline and the
+    model re-evaluated (``by_feature=True``: each single cell ``(t, f)``). Ablating step
+    ``t`` leaves every recurrent state before ``t`` unchanged, so for causal stacks (LSTM,
+    GRU and SimpleRNN layers, per-step Dense/Dropout/normalisation between them, any head
+    after the last one) the clean prefix runs once and each ablated copy runs only from its
+    step on, all copies advanced together: about half the cell steps of re-running whole
+    sequences, and far fewer with ``max_lag``. Other models are evaluated as black boxes,
+    many ablated copies per call. Both ways agree to float32 rounding.
+
+    Parameters
+    ----------
+    model : keras.Model or callable
+        A Keras 3 model (any backend) taking (n, T, F) and returning one array, or any
+        callable mapping an (n, T, F) numpy array to an array whose first axis is n.
+    X : array-like of shape (N, T, F)
+        Input sequences. Not modified.
+    y : array-like of shape (N, ...), optional
+        Targets, needed by the loss metrics: the model output's shape, or the scored
+        output's shape when ``output`` is given.
+    baseline : {"zeros", "mean", "hold", "permute"}, float or array-like, default="zeros"
+        What replaces an ablated step:
+
+        - ``"zeros"``: 0;
+        - ``"mean"``: the mean of ``X`` over samples at that same step, per feature;
+        - ``"hold"``: the previous step's values carried forward (zeros at ``t = 0``);
+        - ``"permute"``: that step's values shuffled across samples (fixed seed 0);
+        - a number: that constant;
+        - an array broadcastable to (T, F) or (N, T, F): its values at that step.
+    metric : {None, "mse", "mae"} or callable, default=None
+        ``None``: the mean absolute change of the model output, over samples and outputs.
+        ``"mse"``/``"mae"`` (needs ``y``): the increase of that loss over the un-ablated
+        loss. A callable ``(y_true, y_pred) -> per-sample loss of shape (n,)`` likewise.
+    by_feature : bool, default=False
+        Ablate each cell ``(t, f)`` alone, giving a (T, F) map.
+    output : int, optional
+        Score only this index on the output's last axis (one unit of a ``Dense(F)``
+        forecaster). ``None`` scores every output.
+    max_lag : int, optional
+        Compute lags ``1 .. max_lag`` only (the last ``max_lag`` steps); the rest is NaN.
+        The step-by-step path then costs about ``max_lag / T`` of the full run.
+    batch_size : int, optional
+        The most rows per model call (per step on the step-by-step path); memory stays
+        bounded whatever N and T. Default: about 4 million state values per step (32768
+        rows for an ``LSTM(64)``; 1024 to 65536 rows) step by step, and about 2 million
+        input values per call (at most 8192 rows) for black-box evaluation.
+    progress : bool or callable, default=True
+        ``True`` shows a ``tqdm.auto`` bar whose total is the number of ablated sequences
+        (N times the number of steps or cells ablated); ``False`` shows nothing; a callable
+        is called as ``progress(done, total)`` after each batch instead.
+
+    Returns
+    -------
+    Ablation
+        ``importance`` of shape (T,) or (T, F) indexed by input position, ``lags``,
+        ``reference_score`` and the settings used.
+
+    Raises
+    ------
+    ValueError
+        Before any work, for: ``X`` not 3-D, of another length or feature count than the
+        model takes, or holding NaN; an unknown baseline or metric; a loss metric without
+        ``y``; ``y`` of the wrong length or shape; an ``output`` index out of range; a bad
+        ``max_lag`` or ``batch_size``; a model with stateful recurrent layers.
+    TypeError
+        If ``model`` is neither a Keras model nor a callable.
+
+    See Also
+    --------
+    Ablation.plot : bars against lag, or a lag x feature heatmap.
+
+    Examples
+    --------
+    >>> import keras, numpy as np, lstm_widgets as lw  # doctest: +SKIP
+    >>> model = keras.Sequential([keras.Input((24, 4)), keras.layers.LSTM(16),
+    ...                           keras.layers.Dense(1)])  # doctest: +SKIP
+    >>> X = np.random.default_rng(0).normal(size=(256, 24, 4))  # doctest: +SKIP
+    >>> result = lw.ablate_timesteps(model, X, progress=False)  # doctest: +SKIP
+    >>> result.lags[-1], result.importance.shape  # doctest: +SKIP
+    (1, (24,))
+    """
+    runner = _Runner.for_model(model)
+    X = _check_X(X, runner.input_shape())
+    N, T, F = X.shape
+    base = resolve_baseline(baseline, X)
+    metric_name, loss = resolve_metric(metric)
+    if loss is not None and y is None:
+        raise ValueError(
+            f"metric={metric_name!r} compares predictions with targets: pass y "
+            f"(N={N} rows), or use metric=None for the change of the output."
+        )
+    if y is not None:
+        y = np.asarray(y)
+        if y.ndim == 0 or y.shape[0] != N:
+            raise ValueError(
+                f"Expected y with one row per sample of X (N={N}), received shape {y.shape}."
+            )
+        if np.issubdtype(y.dtype, np.number) and not np.all(np.isfinite(y)):
+            raise ValueError("Expected finite targets y, received NaN or infinity.")
+    if not isinstance(by_feature, (bool, np.bool_)):
+        raise ValueError(f"Expected by_feature as True or False, received {by_feature!r}.")
+    max_lag = _check_int("max_lag", max_lag, 1, T)
+    batch_size = _check_int("batch_size", batch_size, 1, None)
+    if not (isinstance(progress, (bool, np.bool_)) or callable(progress)):
+        raise ValueError(
+            f"Expected progress as True, False or a callable (done, total), received {progress!r}."
+        )
+    if output is not None and (
+        isinstance(output, (bool, np.bool_)) or not isinstance(output, numbers.Integral)
+    ):
+        raise ValueError(f"Expected output as None or an int index, received {output!r}.")
+    runner.check_stateless()
+    out_shape = runner.output_shape(X)
+    select = _output_selector(output, out_shape)
+    if y is not None:
+        y = _check_y(y, out_shape, output, select, N)
+
+    positions = range(T - max_lag if max_lag else 0, T)
+    jobs = (
+        [(t, f) for t in positions for f in range(F)]
+        if by_feature
+        else [(t, None) for t in positions]
+    )
+    stepwise = runner.stepper is not None and (batch_size is None or batch_size >= 2)
+    if batch_size is not None:
+        rows = batch_size
+    elif stepwise:
+        width = _n_values(runner.stepper.initial_state(1))
+        rows = int(np.clip(STEPWISE_VALUES // max(1, width), *STEPWISE_ROWS))
+    else:
+        rows = min(BLACK_BOX_ROWS, max(1, BLACK_BOX_VALUES // (T * F)))
+    scorer = _Scorer(loss, y, select, N, len(jobs))
+    bar = _Progress(progress, total=N * len(jobs))
+    dtype = runner.dtype(X)
+    saved = runner.snapshot()
+    try:
+        if stepwise:
+            _run_stepwise(runner.stepper, X, jobs, base, rows, scorer, bar, dtype)
+        else:
+            _run_black_box(runner.predict, X, jobs, base, rows, scorer, bar, dtype)
+    finally:
+        bar.close()
+        runner.restore(saved)
+
+    shape = (T, F) if by_feature else (T,)
+    importance = np.full(shape, np.nan)
+    for (t, f), value in zip(jobs, scorer.importance(), strict=True):
+        importance[t if f is None else (t, f)] = value
+    return Ablation(
+        importance=importance,
+        lags=T - np.arange(T),
+        reference_score=scorer.reference_score(),
+        baseline=base.label,
+        metric=metric_name,
+        by_feature=bool(by_feature),
+        output=None if output is None else int(output),
+        max_lag=max_lag,
+        n_samples=N,
+        method="stepwise" if stepwise else "black-box",
+        batch_size=int(rows),
+    )
+
+
+def model_output_shape(model: Any, X: Any) -> tuple[int, ...]:
+    """Return the shape of one sample's output (no sample axis), from a one-row probe.
+
+    Parameters
+    ----------
+    model : keras.Model or callable
+        As for :func:`ablate_timesteps`.
+    X : array-like of shape (N, T, F)
+        Only its first sequence is run.
+
+    Returns
+    -------
+    tuple of int
+        ``()`` for a model returning one value per sample, ``(K,)`` for ``Dense(K)``.
+    """
+    runner = _Runner.for_model(model)
+    return runner.output_shape(_check_X(X, runner.input_shape()))
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks
+
+
+def _check_X(X: Any, expected: tuple[int | None, int | None]) -> np.ndarray:
+    arr = np.asarray(X)
+    T, F = expected
+    want = f"(N, {'T' if T is None else T}, {'F' if F is None else F})"
+    if arr.ndim != 3:
+        raise ValueError(
+            f"Expected X of shape {want} (samples, time steps, features), received an array "
+            f"of shape {arr.shape}."
+        )
+    if not (
+        np.issubdtype(arr.dtype, np.number) and not np.issubdtype(arr.dtype, np.complexfloating)
+    ):
+        raise ValueError(f"Expected a real numeric X, received dtype {arr.dtype}.")
+    if F is not None and arr.shape[2] != F:
+        raise ValueError(
+            f"The model takes {F} features per step; received X of shape {arr.shape} "
+            f"({arr.shape[2]} features)."
+        )
+    if T is not None and arr.shape[1] != T:
+        raise ValueError(
+            f"The model takes sequences of length {T}; received X of shape {arr.shape} "
+            f"(length {arr.shape[1]})."
+        )
+    if 0 in arr.shape:
+        raise ValueError(f"Expected at least one sample, step and feature, received {arr.shape}.")
+    finite = np.isfinite(arr)
+    if not finite.all():
+        where = tuple(int(i) for i in np.argwhere(~finite)[0])
+        raise ValueError(
+            f"Expected finite X, received NaN or infinity (first at X{list(where)}); "
+            "fill or drop those samples first."
+        )
+    return arr
+
+
+def _check_int(name: str, value: Any, low: int, high: int | None) -> int | None:
+    if value is None:
+        return None
+    bound = f"[{low}, {high}]" if high is not None else f">= {low}"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"Expected {name} as None or an int {bound}, received {value!r}.")
+    if value < low or (high is not None and value > high):
+        raise ValueError(f"Expected {name} as None or an int {bound}, received {value}.")
+    return int(value)
+
+
+def _output_selector(output: Any, out_shape: tuple[int, ...]) -> Callable[[np.ndarray], np.ndarray]:
+    if output is None:
+        return lambda pred: pred
+    if not out_shape:
+        raise ValueError(
+            f"The model returns one value per sample (shape (n,)); expected output=None, "
+            f"received output={output}."
+        )
+    size = out_shape[-1]
+    if not -size <= output < size:
+        raise ValueError(
+            f"Expected output as an index in [0, {size - 1}] on the model output's last "
+            f"axis (shape {_rows_shape(out_shape).replace('N', 'n')}), received {output}."
+        )
+    index = int(output)
+    return lambda pred: pred[..., index]
+
+
+def _check_y(y: np.ndarray, out_shape: tuple, output: Any, select: Callable, N: int) -> np.ndarray:
+    scored = select(np.zeros((1, *out_shape))).shape[1:]
+    if output is not None and y.shape[1:] == out_shape and scored != out_shape:
+        return select(y)
+    if math.prod(y.shape[1:]) == math.prod(scored):
+        return y.reshape((N, *scored))
+    alt = f" or {_rows_shape(out_shape)}" if output is not None else ""
+    raise ValueError(
+        f"Expected y of shape {_rows_shape(scored)}{alt} to match the scored model output, "
+        f"received shape {y.shape}."
+    )
+
+
+def _rows_shape(dims: tuple) -> str:
+    return "(N,)" if not dims else f"(N, {', '.join(map(str, dims))})"
+
+
+# ---------------------------------------------------------------------------------------------
+# The model, through its adapter or as a plain callable
+
+
+class _Runner:
+    """What ablation needs from a model: its input shape, a batched predict, maybe a stepper."""
+
+    def __init__(self, model: Any, adapter: Any) -> None:
+        self.model = model
+        self.adapter = adapter
+        if adapter is None:
+            self.predict = _callable_predict(model)
+            self.stepper = None
+        else:
+            self.predict = adapter.predict_fn(model)
+            self.stepper = adapter.causal_stepper(model)
+
+    @classmethod
+    def for_model(cls, model: Any) -> _Runner:
+        from ..adapters import adapter_for
+
+        try:
+            adapter = adapter_for(model)
+        except TypeError:
+            if not callable(model):
+                raise TypeError(
+                    "Expected model as a Keras model or a callable mapping an (n, T, F) "
+                    f"array to an (n, ...) array, received {type(model).__name__}."
+                ) from None
+            adapter = None
+        return cls(model, adapter)
+
+    def input_shape(self) -> tuple[int | None, int | None]:
+        if self.adapter is None:
+            return (None, None)
+        return self.adapter.input_shape(self.model)
+
+    def dtype(self, X: np.ndarray) -> np.dtype:
+        """float32 for framework models; a callable gets X's float dtype (else float64)."""
+        if self.adapter is not None:
+            return np.dtype(np.float32)
+        return X.dtype if np.issubdtype(X.dtype, np.floating) else np.dtype(np.float64)
+
+    def check_stateless(self) -> None:
+        if self.adapter is None:
+            return
+        stateful = self.adapter.stateful_layers(self.model)
+        if stateful:
+            names = [getattr(layer, "name", type(layer).__name__) for layer in stateful]
+            raise ValueError(
+                f"Expected a model without stateful recurrent layers, received stateful "
+                f"{names}: their state would carry from one ablated batch into the next. "
+                "Rebuild the model with stateful=False and copy the weights "
+                "(stateless.set_weights(model.get_weights())), then ablate that."
+            )
+
+    def output_shape(self, X: np.ndarray) -> tuple[int, ...]:
+        """Shape of one sample's output, from a one-row probe (or the stepper's readout)."""
+        if self.stepper is not None:
+            out = np.asarray(self.stepper.readout(self.stepper.initial_state(1)))
+        else:
+            out = np.asarray(self.predict(X[:1].astype(self.dtype(X), copy=False)))
+        if out.ndim == 0 or out.shape[0] != 1:
+            raise ValueError(
+                "Expected the model to return an array whose first axis is n (one row per "
+                f"input sequence); for n=1 it returned shape {out.shape}."
+            )
+        return tuple(out.shape[1:])
+
+    def snapshot(self) -> Any:
+        return None if self.adapter is None else self.adapter.snapshot_states(self.model)
+
+    def restore(self, saved: Any) -> None:
+        if self.adapter is not None and saved:
+            self.adapter.restore_states(saved)
+
+
+def _callable_predict(fn: Callable) -> Callable[[np.ndarray], np.ndarray]:
+    def predict(x: np.ndarray) -> np.ndarray:
+        out = fn(x)
+        if hasattr(out, "numpy"):
+            out = out.numpy()
+        return np.asarray(out)
+
+    return predict
+
+
+# ---------------------------------------------------------------------------------------------
+# Scores and progress
+
+
+class _Scorer:
+    """Accumulates per-job sums of per-sample scores in float64."""
+
+    def __init__(self, loss, y, select, N: int, n_jobs: int) -> None:
+        self.loss = loss
+        self.y = y
+        self.select = select
+        self.N = N
+        self.sums = np.zeros(n_jobs)
+        self.ref_sum = 0.0
+
+    def reference(self, ref: np.ndarray, start: int, stop: int, record: bool) -> np.ndarray:
+        """Return the selected un-ablated outputs of samples ``start:stop``.
+
+        With ``record``, their loss counts towards the reference score (once per sample).
+        """
+        ref = self.select(ref)
+        if record and self.loss is not None:
+            self.ref_sum += float(per_sample_loss(self.loss, self.y[start:stop], ref).sum())
+        return ref
+
+    def add(self, job: int, pred: np.ndarray, ref: np.ndarray, start: int, stop: int) -> None:
+        pred = self.select(pred)
+        if self.loss is None:
+            self.sums[job] += float(output_change(ref, pred).sum())
+        else:
+            self.sums[job] += float(per_sample_loss(self.loss, self.y[start:stop], pred).sum())
+
+    def reference_score(self) -> float | None:
+        return None if self.loss is None else self.ref_sum / self.N
+
+    def importance(self) -> np.ndarray:
+        means = self.sums / self.N
+        if self.loss is not None:
+            means = means - self.ref_sum / self.N
+        return means
+
+
+class _Progress:
+    """A ``tqdm.auto`` bar, a ``(done, total)`` callback, or nothing."""
+
+    def __init__(self, progress: Any, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.callback = progress if callable(progress) else None
+        self.bar = None
+        if progress is True or (isinstance(progress, np.bool_) and progress):
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, desc="time-step ablation", unit="seq", leave=False)
+
+    def update(self, n: int) -> None:
+        self.done += n
+        if self.bar is not None:
+            self.bar.update(n)
+        if self.callback is not None:
+            self.callback(self.done, self.total)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Planning: how many samples per chunk, how many ablations per group
+
+
+def _plan(N: int, n_jobs: int, rows: int, extra: int) -> tuple[int, int]:
+    """Return ``(chunk, group)`` with ``chunk * (group + extra) <= rows``, both balanced.
+
+    ``extra`` blocks of ``chunk`` rows ride along with each group (the clean rows on the
+    step-by-step path).
+    """
+    per = rows // (n_jobs + extra)
+    chunk = min(N, max(per, min(64, rows // (1 + extra)), 1))
+    chunk = math.ceil(N / math.ceil(N / chunk))
+    group = min(n_jobs, max(1, rows // chunk - extra))
+    group = math.ceil(n_jobs / math.ceil(n_jobs / group))
+    return chunk, group
+
+
+def _ablated(x: np.ndarray, job: tuple[int, int | None], values: np.ndarray) -> None:
+    """Write the baseline ``values`` (n, F) into ``x`` (n, F) at job's feature(s), in place."""
+    _, f = job
+    if f is None:
+        x[:] = values
+    else:
+        x[:, f] = values[:, f]
+
+
+# ---------------------------------------------------------------------------------------------
+# Black-box path: many whole ablated sequences per call
+
+
+def _run_black_box(predict, X, jobs, base: Baseline, rows, scorer: _Scorer, bar, dtype) -> None:
+    """Evaluate whole ablated copies, many per call: block 0 of each call is the clean input.
+
+    Scoring each copy against the clean rows of its own call keeps the numerics alike, so
+    a step the model ignores scores exactly zero. (With ``rows == 1`` the clean input gets
+    calls of its own.)
+    """
+    N, T, F = X.shape
+    clean_block = rows >= 2
+    chunk, group = _plan(N, len(jobs), rows, extra=int(clean_block))
+    for start in range(0, N, chunk):
+        stop = min(N, start + chunk)
+        n = stop - start
+        xs = X[start:stop]
+        if not clean_block:
+            clean = _checked(predict(xs.astype(dtype, copy=False)), n)
+        for g0 in range(0, len(jobs), group):
+            members = jobs[g0 : g0 + group]
+            offset = int(clean_block)
+            batch = np.empty((offset + len(members), n, T, F), dtype=dtype)
+            batch[:] = xs
+            for k, job in enumerate(members):
+                t = job[0]
+                _ablated(batch[offset + k, :, t], job, base.values(start, stop, t, dtype))
+            out = _checked(predict(batch.reshape(-1, T, F)), len(batch) * n)
+            out = out.reshape(len(batch), n, *out.shape[1:])
+            ref = scorer.reference(out[0] if clean_block else clean, start, stop, g0 == 0)
+            for k in range(len(members)):
+                scorer.add(g0 + k, out[offset + k], ref, start, stop)
+            bar.update(n * len(members))
+
+
+def _checked(out: Any, rows: int) -> np.ndarray:
+    out = np.asarray(out)
+    if out.ndim == 0 or out.shape[0] != rows:
+        raise ValueError(
+            f"Expected the model to return one row per input sequence ({rows}), "
+            f"received shape {out.shape}."
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Step-by-step path: the clean prefix once, each ablated copy from its step on
+
+
+def _repeat(stepper, state, k: int):
+    """``state`` stacked ``k`` times along rows, with about log2(k) concatenations."""
+    result, power = None, state
+    while k:
+        if k & 1:
+            result = power if result is None else stepper.concat(result, power)
+        k >>= 1
+        if k:
+            power = stepper.concat(power, power)
+    return result
+
+
+def _spawner(stepper) -> Callable:
+    """``spawn_step`` built from the stepper's basic operations (rows, concat, step)."""
+
+    def spawn_step(x_t: np.ndarray, x_new: np.ndarray, state):
+        n = len(x_t)
+        if len(x_new):
+            state = stepper.concat(
+                state, _repeat(stepper, stepper.rows(state, 0, n), len(x_new) // n)
+            )
+        blocks = _n_rows(state) // n
+        inputs = np.concatenate([np.tile(x_t, (blocks - len(x_new) // n, 1)), x_new])
+        return stepper.step(inputs, state)
+
+    return spawn_step
+
+
+def _n_values(state) -> int:
+    """Values per row of a state (nested lists of (rows, width) tensors)."""
+    if isinstance(state, (list, tuple)):
+        return sum(_n_values(s) for s in state)
+    return int(np.prod(state.shape[1:]))
+
+
+def _n_rows(state) -> int:
+    first = state
+    while isinstance(first, (list, tuple)):
+        first = first[0]
+    return int(first.shape[0])
+
+
+def _run_stepwise(stepper, X, jobs, base: Baseline, rows, scorer: _Scorer, bar, dtype) -> None:
+    """Advance clean rows and ablated copies together, spawning each copy at its step.
+
+    Rows of the running state are laid out in blocks of ``n`` (the chunk's samples):
+    block 0 is the clean sequence, then one block per ablated copy in spawn order. A copy
+    spawned at step ``t`` starts from block 0's state before ``t`` and reads the baseline
+    at ``t``, then the clean inputs. At most ``rows`` rows are stepped at once.
+    """
+    N, T, F = X.shape
+    chunk, group = _plan(N, len(jobs), rows, extra=1)
+    advance = getattr(stepper, "spawn_step", None) or _spawner(stepper)
+    groups = [list(range(g0, min(len(jobs), g0 + group))) for g0 in range(0, len(jobs), group)]
+    for start in range(0, N, chunk):
+        stop = min(N, start + chunk)
+        n = stop - start
+        xs = X[start:stop].astype(dtype, copy=False)
+        clean = stepper.initial_state(n)
+        for t in range(jobs[0][0]):
+            clean = stepper.step(xs[:, t], clean)
+        for gi, members in enumerate(groups):
+            first = jobs[members[0]][0]
+            after = jobs[groups[gi + 1][0]][0] if gi + 1 < len(groups) else None
+            next_clean = clean if after == first else None
+            state, copies, j = clean, 0, 0
+            for t in range(first, T):
+                if after == t and next_clean is None:
+                    next_clean = stepper.rows(state, 0, n)
+                spawn = []
+                while j < len(members) and jobs[members[j]][0] == t:
+                    spawn.append(members[j])
+                    j += 1
+                x_t = xs[:, t]
+                x_new = np.empty((len(spawn), n, F), dtype=dtype)
+                if spawn:
+                    x_new[:] = x_t
+                    values = base.values(start, stop, t, dtype)
+                    for k, job in enumerate(spawn):
+                        _ablated(x_new[k], jobs[job], values)
+                state = advance(x_t, x_new.reshape(-1, F), state)
+                copies += len(spawn)
+            out = np.asarray(stepper.readout(state))
+            out = _checked(out, (1 + copies) * n).reshape(1 + copies, n, *out.shape[1:])
+            ref = scorer.reference(out[0], start, stop, record=gi == 0)
+            for k, job in enumerate(members):
+                scorer.add(job, out[1 + k], ref, start, stop)
+            bar.update(n * len(members))
+            clean = next_clean

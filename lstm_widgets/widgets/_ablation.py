@@ -1,0 +1,304 @@
+"""AblationExplorer: which past steps the forecast takes from, with a Run button."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import ipywidgets as ipw
+import numpy as np
+import traitlets as tl
+
+from ..analysis import Ablation, ablate_timesteps
+from ..analysis._ablation import model_output_shape
+from ..analysis._baselines import BASELINES
+from ..analysis._metrics import LOSSES
+from ..plots import AblationDisplay
+from ._base import FigureView
+from ._common import check_feature_names
+
+VIEWS = {"bars": "per-step bars", "heatmap": "lag x feature"}
+_METRIC_LABELS = {"change": "change of output", "mse": "MSE increase", "mae": "MAE increase"}
+
+
+class AblationExplorer(FigureView):
+    """Time-step ablation of a model on data: settings as traits, a Run button, one figure.
+
+    Changing a setting shows its cached result at once; settings not computed yet wait
+    for Run (or :meth:`run`), which shows a progress bar while it works.
+
+    Parameters
+    ----------
+    model : keras.Model or callable
+        See :func:`lstm_widgets.ablate_timesteps`.
+    X : array-like of shape (N, T, F)
+        Input sequences. Copied: later edits of the caller's array do not show.
+    y : array-like of shape (N, ...), optional
+        Targets; they enable the loss metrics ("mse", "mae").
+    feature_names : sequence of str, optional
+        One name per input feature: rows of the heatmap, and names of the outputs when
+        the model predicts one value per feature.
+    batch_size : int, optional
+        Passed to :func:`lstm_widgets.ablate_timesteps`.
+
+    Attributes
+    ----------
+    result : Ablation or None
+        The result shown (observable trait).
+    display : AblationDisplay or None
+        Its drawing on :attr:`ax`.
+    ax, cax : Axes
+        The persistent axes of the figure (the second holds the heatmap's colour bar).
+
+    Examples
+    --------
+    >>> w = AblationExplorer(model, X_val, y_val, feature_names=names)  # doctest: +SKIP
+    >>> w.metric = "mse"; w.max_lag = 12; w.run()  # same as the controls  # doctest: +SKIP
+    >>> w.result.to_frame().head()  # doctest: +SKIP
+    """
+
+    baseline = tl.Unicode(
+        "zeros",
+        help="What replaces an ablated step: 'zeros', 'mean', 'hold' or 'permute'.",
+    )
+    metric = tl.Unicode(
+        "change",
+        help="'change' (mean |change of output|), or with y: 'mse', 'mae' (loss increase).",
+    )
+    output = tl.Unicode("all", help="The output scored: 'all', or one output's name.")
+    view = tl.Unicode(
+        "bars", help="'bars' (whole steps ablated) or 'heatmap' (each lag x feature cell)."
+    )
+    max_lag = tl.Int(1, help="Compute lags 1 .. max_lag only (T: all of them).")
+    result = tl.Instance(
+        Ablation, allow_none=True, read_only=True, help="The Ablation shown, None before Run."
+    )
+
+    def __init__(
+        self,
+        model: Any,
+        X: Any,
+        y: Any = None,
+        feature_names: Sequence[str] | None = None,
+        *,
+        batch_size: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._model = model
+        self._X = np.array(X, copy=True)
+        if self._X.ndim != 3:
+            raise ValueError(
+                f"Expected X of shape (N, T, F) (samples, time steps, features), "
+                f"received an array of shape {self._X.shape}."
+            )
+        self._y = None if y is None else np.array(y, copy=True)
+        _, T, F = self._X.shape
+        self.feature_names = check_feature_names(feature_names, F)
+        self._batch_size = batch_size
+        self._outputs = self._output_names(model_output_shape(model, self._X[:1]))
+        self._cache: dict[tuple, Ablation] = {}
+        self.display: AblationDisplay | None = None
+        self._display_key: tuple | None = None
+        super().__init__(figsize=(8.0, 4.2), **kwargs)
+        grid = self.figure.add_gridspec(1, 2, width_ratios=(40, 1))
+        self.ax = self.figure.add_subplot(grid[0])
+        self.cax = self.figure.add_subplot(grid[1])
+        self._placeholder()
+
+        metrics = ["change"] + (sorted(LOSSES) if self._y is not None else [])
+        self.baseline_dropdown = ipw.Dropdown(options=list(BASELINES), description="baseline")
+        self.metric_dropdown = ipw.Dropdown(
+            options=[(_METRIC_LABELS[m], m) for m in metrics], description="metric"
+        )
+        self.output_dropdown = ipw.Dropdown(
+            options=[("all outputs", "all")] + [(n, n) for n in self._outputs],
+            description="output",
+            disabled=not self._outputs,
+        )
+        self.view_buttons = ipw.ToggleButtons(
+            options=[(label, key) for key, label in VIEWS.items()], description="view"
+        )
+        self.max_lag_slider = ipw.IntSlider(
+            T, min=1, max=T, description="max lag", continuous_update=False
+        )
+        self.run_button = ipw.Button(description="Run", button_style="primary", icon="play")
+        self.progress = ipw.IntProgress(0, min=0, max=1, description="", bar_style="")
+        self.status = ipw.HTML()
+        self.max_lag = T
+        for name, control in (
+            ("baseline", self.baseline_dropdown),
+            ("metric", self.metric_dropdown),
+            ("output", self.output_dropdown),
+            ("view", self.view_buttons),
+            ("max_lag", self.max_lag_slider),
+        ):
+            ipw.link((self, name), (control, "value"))
+        self.run_button.on_click(lambda _: self.run())
+        self.controls = ipw.VBox(
+            [
+                ipw.HBox([self.baseline_dropdown, self.metric_dropdown, self.output_dropdown]),
+                ipw.HBox([self.view_buttons, self.max_lag_slider]),
+                ipw.HBox([self.run_button, self.progress, self.status]),
+            ]
+        )
+        self._attach(self.controls)
+        self._ready = True
+        self._on_settings()
+
+    # ---- trait validation ----------------------------------------------------------------
+    @tl.validate("baseline")
+    def _valid_baseline(self, proposal):
+        if proposal.value not in BASELINES:
+            raise tl.TraitError(
+                f"Expected baseline in {list(BASELINES)}, received {proposal.value!r}."
+            )
+        return proposal.value
+
+    @tl.validate("metric")
+    def _valid_metric(self, proposal):
+        value = proposal.value
+        if value in LOSSES and self._y is None:
+            raise tl.TraitError(
+                f"metric={value!r} needs targets: create the explorer with y "
+                "(AblationExplorer(model, X, y)); without y only 'change' is available."
+            )
+        if value != "change" and value not in LOSSES:
+            raise tl.TraitError(
+                f"Expected metric in {['change', *sorted(LOSSES)]}, received {value!r}."
+            )
+        return value
+
+    @tl.validate("output")
+    def _valid_output(self, proposal):
+        if proposal.value != "all" and proposal.value not in self._outputs:
+            raise tl.TraitError(
+                f"Expected output in {['all', *self._outputs]}, received {proposal.value!r}."
+            )
+        return proposal.value
+
+    @tl.validate("view")
+    def _valid_view(self, proposal):
+        if proposal.value not in VIEWS:
+            raise tl.TraitError(f"Expected view in {list(VIEWS)}, received {proposal.value!r}.")
+        return proposal.value
+
+    @tl.validate("max_lag")
+    def _valid_max_lag(self, proposal):
+        T = self._X.shape[1]
+        if not 1 <= proposal.value <= T:
+            raise tl.TraitError(f"Expected max_lag in [1, {T}], received {proposal.value}.")
+        return proposal.value
+
+    # ---- reactions -----------------------------------------------------------------------
+    @tl.observe("baseline", "metric", "output", "view", "max_lag")
+    def _on_change(self, change) -> None:
+        if getattr(self, "_ready", False):
+            self._on_settings()
+
+    def _on_settings(self) -> None:
+        """Show the cached result of the current settings, or say that Run is needed."""
+        cached = self._cache.get(self.settings)
+        if cached is not None:
+            self._safely(lambda: self._show(cached))
+            self.status.value = "cached"
+        elif self.result is None:
+            self.status.value = "press Run to compute"
+        else:
+            self.status.value = "<b>settings changed</b>: press Run to compute them"
+
+    # ---- computation ---------------------------------------------------------------------
+    @property
+    def settings(self) -> tuple:
+        """The current settings as a hashable key: (baseline, metric, output, view, max_lag)."""
+        return (self.baseline, self.metric, self.output, self.view, self.max_lag)
+
+    def ablation_kwargs(self) -> dict:
+        """Keyword arguments of :func:`lstm_widgets.ablate_timesteps` for the settings."""
+        T = self._X.shape[1]
+        return {
+            "baseline": self.baseline,
+            "metric": None if self.metric == "change" else self.metric,
+            "output": None if self.output == "all" else self._outputs.index(self.output),
+            "by_feature": self.view == "heatmap",
+            "max_lag": None if self.max_lag == T else self.max_lag,
+            "batch_size": self._batch_size,
+        }
+
+    def run(self) -> Ablation | None:
+        """Compute the current settings unless cached, show them and return the result.
+
+        Errors are shown inside the widget (and ``None`` is returned).
+        """
+        self._safely(self._run)
+        return self._cache.get(self.settings)
+
+    def _run(self) -> None:
+        key = self.settings
+        if key not in self._cache:
+            self.run_button.disabled = True
+            self.progress.bar_style = ""
+            self.status.value = "running..."
+            start = time.perf_counter()
+            try:
+                result = ablate_timesteps(
+                    self._model, self._X, self._y, progress=self._on_progress,
+                    **self.ablation_kwargs(),
+                )  # fmt: skip
+            except Exception:
+                self.progress.bar_style = "danger"
+                self.status.value = "failed"
+                raise
+            finally:
+                self.run_button.disabled = False
+            self._cache[key] = result
+            self.progress.bar_style = "success"
+            self.status.value = (
+                f"{time.perf_counter() - start:.2f} s ({result.method}, N={result.n_samples})"
+            )
+        self._show(self._cache[key])
+
+    def _on_progress(self, done: int, total: int) -> None:
+        if self.progress.max != total:
+            self.progress.max = total
+        self.progress.value = done
+
+    # ---- drawing -------------------------------------------------------------------------
+    def _show(self, result: Ablation) -> None:
+        """Draw ``result`` on the persistent axes: in place when only numbers changed."""
+        kind = "heatmap" if result.by_feature else "bars"
+        key = (kind, result.importance.shape)
+        if self.display is not None and self._display_key == key:
+            self.display.update(result)
+        else:
+            self.ax.clear()
+            self.cax.clear()
+            self.cax.set_visible(kind == "heatmap")
+            self.display = AblationDisplay.from_result(
+                result, feature_names=self.feature_names, ax=self.ax, cax=self.cax, kind=kind
+            )
+            self._display_key = key
+        if result.output is not None:
+            title = self.display.ax_.get_title(loc="left")
+            self.display.ax_.set_title(
+                f"{title}, output: {self._outputs[result.output]}", fontsize="small", loc="left"
+            )
+        self.set_trait("result", result)
+
+    def _placeholder(self) -> None:
+        self.cax.set_visible(False)
+        self.ax.text(
+            0.5, 0.5, "Press Run to ablate each time step", ha="center", va="center",
+            transform=self.ax.transAxes, color="0.4",
+        )  # fmt: skip
+        self.ax.set_axis_off()
+        self.refresh()
+
+    def _output_names(self, shape: tuple[int, ...]) -> list[str]:
+        """Names of the output units on the last axis; empty when there is only one."""
+        if not shape or shape[-1] == 1:
+            return []
+        size = shape[-1]
+        if self.feature_names is not None and size == len(self.feature_names):
+            return list(self.feature_names)
+        return [f"output {k}" for k in range(size)]
