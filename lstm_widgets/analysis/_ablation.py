@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import math
 import numbers
 from collections.abc import Callable
@@ -148,9 +147,9 @@ class Ablation:
         -------
         AblationDisplay
         """
-        # By name, so that analysis never imports the plotting layer above it at load time.
-        plots = importlib.import_module("lstm_widgets.plots")
-        return plots.AblationDisplay.from_result(self, ax=ax, **kwargs)
+        from ..plots import AblationDisplay  # lazy: the one sanctioned upward import
+
+        return AblationDisplay.from_result(self, ax=ax, **kwargs)
 
     def to_frame(self, feature_names: list[str] | None = None) -> Any:
         """Return a pandas DataFrame indexed by lag (1 = most recent).

@@ -56,7 +56,7 @@ class MemoryRetention:
 
     def plot(self, ax=None, **kwargs):
         """Draw the curves; see :class:`lstm_widgets.plots.MemoryRetentionDisplay`."""
-        from ..plots import MemoryRetentionDisplay
+        from ..plots import MemoryRetentionDisplay  # lazy: the one sanctioned upward import
 
         return MemoryRetentionDisplay.from_result(self).plot(ax=ax, **kwargs)
 
