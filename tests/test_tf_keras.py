@@ -152,3 +152,35 @@ def test_causal_stepper_runs_a_tf_keras_stack():
     np.testing.assert_allclose(stepper.readout(state), np.asarray(model(X)), atol=ATOL)
     joined = stepper.concat(stepper.rows(state, 0, 1), stepper.rows(state, 1, 4))
     np.testing.assert_allclose(stepper.readout(joined), stepper.readout(state), atol=1e-6)
+
+
+def _brute_force_ablation(model, X):
+    """Mean absolute output change when each step is set to zero, one model call per step."""
+    clean = np.asarray(model(X))
+    importance = []
+    for t in range(X.shape[1]):
+        ablated = X.copy()
+        ablated[:, t] = 0.0
+        importance.append(np.abs(np.asarray(model(ablated)) - clean).mean())
+    return np.array(importance)
+
+
+@pytest.mark.parametrize(
+    ("make", "method"),
+    [
+        (
+            lambda: _seq(layers.LSTM(H, return_sequences=True), layers.GRU(4), layers.Dense(2)),
+            "stepwise",
+        ),
+        (_stack, "black-box"),
+    ],
+    ids=["causal_stack", "bidirectional_stack"],
+)
+def test_ablation_of_a_tf_keras_model(make, method):
+    model = randomize_weights(make(), seed=4)
+    X = _x(n=16)
+    X_before = X.copy()
+    result = lw.ablate_timesteps(model, X, progress=False)
+    assert result.method == method
+    np.testing.assert_allclose(result.importance, _brute_force_ablation(model, X), atol=ATOL)
+    np.testing.assert_array_equal(X, X_before)

@@ -381,3 +381,50 @@ def test_causal_stepper_recognises_a_recurrent_module_and_a_head(kind):
 )
 def test_causal_stepper_declines_what_it_cannot_follow(make):
     assert torch_adapter.causal_stepper(randomize(make())) is None
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_spawned_copies_equal_whole_ablated_sequences(kind):
+    """spawn_step records; readout runs each copy from its step on, from the clean state."""
+    model = randomize(LastStep(kind), seed=4)
+    X = _x(n=3)
+    predict = torch_adapter.predict_fn(model)
+    stepper = torch_adapter.causal_stepper(model)
+    expected = [predict(X)]
+    state = stepper.initial_state(3)
+    for t in range(T):
+        x_new = np.empty((0, F), dtype="float32")
+        if t in (1, 4):  # two copies at step 1 (a block each), one at step 4
+            blocks = [X[:, t] * 0.0, X[:, t] + 1.0] if t == 1 else [X[:, t] * -2.0]
+            x_new = np.concatenate(blocks)
+            for block in blocks:
+                ablated = X.copy()
+                ablated[:, t] = block
+                expected.append(predict(ablated))
+        if t == 3:  # what the ablation engine asks at a group boundary
+            clean = stepper.rows(state, 0, 3)
+            reference = stepper.initial_state(3)
+            for s in range(3):
+                reference = stepper.step(X[:, s], reference)
+            for got, want in zip(clean, reference, strict=True):
+                torch.testing.assert_close(got, want)
+        state = stepper.spawn_step(X[:, t], x_new, state)
+    np.testing.assert_allclose(stepper.readout(state), np.concatenate(expected), atol=ATOL)
+    # A concrete state already holding two blocks is advanced at once, with the same maths.
+    state = stepper.concat(stepper.initial_state(3), stepper.initial_state(3))
+    ablated = X.copy()
+    ablated[:, 2] = 0.5
+    for t in range(T):
+        x_new = ablated[:, t] if t == 2 else np.empty((0, F), dtype="float32")
+        state = stepper.spawn_step(X[:, t], x_new, state)
+    np.testing.assert_allclose(
+        stepper.readout(state),
+        np.concatenate([expected[0], expected[0], predict(ablated)]),
+        atol=ATOL,
+    )
+
+
+def test_spawn_step_wants_whole_blocks():
+    stepper = torch_adapter.causal_stepper(randomize(LastStep()))
+    with pytest.raises(ValueError, match="multiple of 3 rows"):
+        stepper.spawn_step(_x(n=3)[:, 0], np.zeros((2, F), "float32"), stepper.initial_state(3))

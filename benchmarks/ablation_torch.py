@@ -1,0 +1,195 @@
+"""Time-step ablation of a PyTorch model: this project against Captum, in one run.
+
+The PyTorch row of ``benchmarks/ablation.py``: the same problem (N=1024, T=48, F=8),
+``nn.LSTM(64)`` + ``nn.Linear(1)`` on the last step, zero baseline, mean |change| of the
+output per step. Repeats interleave the rows so that machine load hits them alike; medians
+are printed.
+
+- (a) ``Captum``: ``captum.attr.FeatureAblation`` with a per-time-step ``feature_mask``
+  (each step one group of F features), ``baselines=0``, under ``torch.no_grad()``; its
+  ``perturbations_per_eval`` is chosen for speed in the same run (each candidate timed
+  once after a warm-up, the fastest kept), then the mean |attribution| over samples.
+- (b) ``ablate_timesteps``: this project (``progress=False``), the same call as for Keras.
+- (c) ``T+1 whole passes``: T+1 forward passes of all N rows under ``torch.no_grad()``, the
+  floor of any method that re-runs whole sequences.
+
+Goal: (b) faster than (a). The script also checks that (a) and (b) agree.
+
+Memory (N=20000, T=96, F=8, same model; in a fresh subprocess): peak extra RSS while
+``ablate_timesteps`` runs, as for Keras.
+
+Run: python benchmarks/ablation_torch.py [--repeats 5] [--skip-memory]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import ablation  # the Keras benchmark: its Framework rows, timing loop and memory child
+
+PERTURBATIONS_PER_EVAL = (4, 8, 16, 48)
+_CHOSEN: dict[str, int] = {}  # "ppe": the perturbations_per_eval picked in this run
+
+
+class Forecaster:
+    """Built lazily so that ``import torch`` happens only when the row runs."""
+
+    @staticmethod
+    def build(T: int, F: int, units: int, seed: int = 0):
+        """``nn.LSTM(units)`` + ``nn.Linear(1)`` on the last step, random non-zero weights."""
+        import torch
+        from torch import nn
+
+        class LSTMForecaster(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.lstm = nn.LSTM(F, units, batch_first=True)
+                self.head = nn.Linear(units, 1)
+
+            def forward(self, x):
+                out, _ = self.lstm(x)
+                return self.head(out[:, -1])
+
+        model = LSTMForecaster().eval()
+        gen = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            for p in model.parameters():
+                p.copy_(torch.randn(p.shape, generator=gen) * 0.3)
+        return model
+
+
+def _captum(model, X: np.ndarray, perturbations_per_eval: int) -> np.ndarray:
+    import torch
+    from captum.attr import FeatureAblation
+
+    _, T, F = X.shape
+    mask = torch.arange(T).reshape(1, T, 1).expand(1, T, F)
+    with torch.no_grad():
+        attr = FeatureAblation(model).attribute(
+            torch.as_tensor(X),
+            baselines=0.0,
+            target=0,
+            feature_mask=mask,
+            perturbations_per_eval=perturbations_per_eval,
+        )
+    return attr[:, :, 0].abs().mean(dim=0).numpy().astype(np.float64)
+
+
+def _choose_perturbations(model, X: np.ndarray) -> int:
+    """Time each candidate once (after one warm-up call) and keep the fastest."""
+    _captum(model, X[:64], PERTURBATIONS_PER_EVAL[0])
+    timings = {}
+    for ppe in PERTURBATIONS_PER_EVAL:
+        start = time.perf_counter()
+        _captum(model, X, ppe)
+        timings[ppe] = time.perf_counter() - start
+    best = min(timings, key=timings.get)
+    print(
+        "  Captum perturbations_per_eval, one run each: "
+        + ", ".join(f"{ppe}: {s:.3f} s" for ppe, s in timings.items())
+        + f"  -> {best}"
+    )
+    return best
+
+
+def captum_loop(model, X: np.ndarray) -> np.ndarray:
+    """(a): Captum's FeatureAblation, per-step groups, with the fastest batching found."""
+    if "ppe" not in _CHOSEN:
+        _CHOSEN["ppe"] = _choose_perturbations(model, X)
+    return _captum(model, X, _CHOSEN["ppe"])
+
+
+def torch_floor(model, X: np.ndarray) -> Callable[[], None]:
+    """(c): T+1 forward passes of all N rows without gradients."""
+    import torch
+
+    x = torch.as_tensor(X)
+    with torch.no_grad():
+        model(x)
+
+    def passes() -> None:
+        with torch.no_grad():
+            for _ in range(X.shape[1] + 1):
+                model(x)
+
+    return passes
+
+
+ablation.FRAMEWORKS["torch"] = ablation.Framework(
+    "torch", Forecaster.build, captum_loop, torch_floor
+)
+
+
+def _print_speed(r: dict) -> None:
+    m = r["median_s"]
+    s = ablation.SPEED
+    shape = f"N={s['N']}, T={s['T']}, F={s['F']}, nn.LSTM({s['units']})+nn.Linear(1)"
+    print(f"\n[torch] speed, {shape}; medians of {len(r['all_s']['a'])}")
+    print(f"  (a) Captum FeatureAblation (ppe={_CHOSEN['ppe']}) : {m['a']:8.3f} s")
+    print(
+        f"  (b) ablate_timesteps                   : {m['b']:8.3f} s"
+        f"   (first call {r['cold_b_s']:.3f} s)"
+    )
+    print(f"  (c) T+1 whole passes, no_grad          : {m['c']:8.3f} s")
+    ok = "ok" if r["loop_over_project"] > 1.0 else "MISSED"
+    print(f"  (a)/(b) = {r['loop_over_project']:5.2f}x   goal > 1x (faster than Captum)   {ok}")
+    print(f"  (b)/(c) = {r['project_over_floor']:5.2f}x")
+    print(f"  max |importance (a) - (b)| = {r['max_abs_diff_a_b']:.2e}")
+
+
+def _print_memory(r: dict) -> None:
+    gb = r["peak_extra_bytes"] / 1e9
+    ok = "ok" if gb < ablation.GOAL_MEMORY_GB else "MISSED"
+    N, T, F = r["shape"]
+    print(f"\n[torch] memory, N={N}, T={T}, F={F} (X itself {r['X_bytes'] / 1e6:.0f} MB)")
+    print(
+        f"  peak extra RSS during ablate_timesteps: {gb * 1000:7.1f} MB   goal < "
+        f"{ablation.GOAL_MEMORY_GB:.0f} GB   {ok}   ({r['seconds']:.1f} s, {r['method']}, "
+        f"batch_size={r['batch_size']})"
+    )
+
+
+def _memory(N: int, T: int, F: int, units: int) -> dict:
+    args = [sys.executable, os.path.abspath(__file__), "--memory-child"]
+    args += ["--shape", str(N), str(T), str(F), "--units", str(units)]
+    out = subprocess.run(args, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--shape", nargs=3, type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--units", type=int, default=64, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.memory_child:
+        N, T, F = args.shape
+        print(json.dumps(ablation.memory_child("torch", N, T, F, args.units)))
+        return
+    import torch
+
+    print(
+        f"python {platform.python_version()}, torch {torch.__version__} "
+        f"({torch.get_num_threads()} threads), {os.cpu_count()} CPUs, {platform.machine()}"
+    )
+    result = ablation.speed(ablation.FRAMEWORKS["torch"], args.repeats, **ablation.SPEED)
+    _print_speed(result)
+    if not args.skip_memory:
+        _print_memory(_memory(**ablation.MEMORY))
+
+
+if __name__ == "__main__":
+    main()
