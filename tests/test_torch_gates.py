@@ -428,3 +428,31 @@ def test_spawn_step_wants_whole_blocks():
     stepper = torch_adapter.causal_stepper(randomize(LastStep()))
     with pytest.raises(ValueError, match="multiple of 3 rows"):
         stepper.spawn_step(_x(n=3)[:, 0], np.zeros((2, F), "float32"), stepper.initial_state(3))
+
+
+def test_a_layer_the_forward_never_calls_or_feeds_a_packed_sequence_is_named():
+    class Unused(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(F, H, batch_first=True)
+            self.spare = nn.GRU(F, H, batch_first=True)
+
+        def forward(self, x):
+            return self.lstm(x)[0][:, -1]
+
+    class Packed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(F, H, batch_first=True)
+
+        def forward(self, x):
+            lengths = torch.full((x.shape[0],), x.shape[1])
+            packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True)
+            return self.lstm(packed)[1][0][-1]
+
+    model = Unused()
+    with pytest.raises(ValueError, match="GRU was never called"):
+        torch_adapter.layer_input_fn(model, lw.recurrent_layers(model)[1])(_x())
+    model = Packed()
+    with pytest.raises(ValueError, match="received PackedSequence"):
+        torch_adapter.layer_input_fn(model, lw.recurrent_layers(model)[0])(_x())

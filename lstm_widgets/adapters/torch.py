@@ -367,23 +367,28 @@ def _module_input_fn(model: Any, module: Any) -> Callable[[Any], Any]:
     if module is model:
         return lambda X: _as_tensor(X, dtype, device)
 
-    def hook(_module: Any, args: tuple) -> None:
-        raise _Captured(args[0] if args else None)
-
     def feed(X: Any) -> Any:
+        seen: list = []
+
+        def hook(_module: Any, args: tuple) -> None:
+            if not seen:
+                seen.append(args[0] if args else None)
+            raise _Captured(seen[0])
+
         handle = module.register_forward_pre_hook(hook)
         try:
             with _InferenceMode(model):
                 model(_as_tensor(X, dtype, device))
-        except _Captured as captured:
-            value = captured.value
-        else:
+        except _Captured:
+            pass  # nothing after the layer ran (a forward that swallows it returns instead)
+        finally:
+            handle.remove()
+        if not seen:
             raise ValueError(
                 f"The module {type(module).__name__} was never called when the model ran: "
                 "its input cannot be captured."
             )
-        finally:
-            handle.remove()
+        value = seen[0]
         torch = _torch()
         if not isinstance(value, torch.Tensor):
             raise ValueError(
