@@ -150,6 +150,25 @@ print(json.dumps({
 }))
 """
 
+PROFILE = r"""
+import cProfile, io, pstats
+_gates = list(gw.gates)
+_times, _prof = [], cProfile.Profile()
+for _k in range(40):
+    _t = time.perf_counter()
+    if _k >= 8:
+        _prof.enable()
+    explorer.gate = _gates[_k % len(_gates)]
+    if _k >= 8:
+        _prof.disable()
+    _times.append((time.perf_counter() - _t) * 1e3)
+_s = io.StringIO()
+pstats.Stats(_prof, stream=_s).sort_stats("tottime").print_stats(12)
+print(f"kernel, gate trait set to new PNG (no comm), median of 32: "
+      f"{np.median(_times[8:]):.1f} ms")
+print(_s.getvalue())
+"""
+
 #: Defines window.__lwBench(rootSelector, n): times n gate changes inside that widget.
 BENCH_JS = r"""
 () => {
@@ -286,6 +305,11 @@ def main(argv=None) -> int:
         "--screenshot", type=Path, default=ROOT / "benchmarks" / "out" / "browser_latency.png"
     )
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="also profile the WeightExplorer's redraw inside the kernel (cProfile, top 12)",
+    )
     args = parser.parse_args(argv)
 
     chromium = harness.find_chromium()
@@ -322,6 +346,7 @@ def main(argv=None) -> int:
                 floor = _bench(page, ".lw-bench-floor", args.n, per_change * (args.n + 2))
                 baseline = _bench(page, ".lw-bench-baseline", args.n, per_change * (args.n + 2))
                 kernel = json.loads(_run_in_kernel(page, REPORT, 60).strip().splitlines()[-1])
+                profile = _run_in_kernel(page, PROFILE, 300) if args.profile else ""
                 args.screenshot.parent.mkdir(parents=True, exist_ok=True)
                 page.locator(".lw-bench-project").screenshot(path=str(args.screenshot))
                 page.locator(".lw-bench-baseline").screenshot(
@@ -383,6 +408,8 @@ def main(argv=None) -> int:
         f"goal: WeightExplorer median < 60 ms: {'met' if p < 60 else 'MISSED'} ({p:.1f} ms); "
         f">= 3x faster than the Output pattern: {'met' if ratio >= 3 else 'MISSED'} ({ratio:.2f}x)"
     )
+    if profile:
+        print(profile)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(
