@@ -50,7 +50,9 @@ assert gw.n_params == model.layers[0].count_params() == 4 * (F * H + H * H + H)
 assert np.array_equal(gw["forget"].W, gw.W[:, H : 2 * H])
 # Q3: t-1 dominates, t-2 is a distant second, t-5 is irrelevant.
 imp = dict(zip(ablation.lags.tolist(), ablation.importance.tolist()))
-assert imp[1] == max(imp.values()) and imp[1] > 5 * imp[2], imp
+assert sorted(imp, key=imp.get, reverse=True)[:2] == [1, 2], imp
+assert imp[1] / 40 < imp[2] < imp[1] / 10, imp  # roughly a twentieth of t-1
+assert 0.3 < imp[1] < 0.5, imp  # "about 0.4"
 assert abs(imp[5]) < 0.02 * imp[1], imp
 assert max(abs(imp[k]) for k in range(3, T + 1)) < 0.05 * imp[1], imp
 # "Less than half survives three days, under a quarter from t-5, every unit has lost half by t-5."
