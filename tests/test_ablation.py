@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import randomize_weights
+from _helpers import randomize_weights
 
 import lstm_widgets as lw
 from lstm_widgets.adapters import keras as keras_adapter

@@ -4,7 +4,7 @@ import ipywidgets as ipw
 import numpy as np
 import pytest
 import traitlets as tl
-from conftest import randomize_weights
+from _helpers import randomize_weights
 
 import lstm_widgets as lw
 from lstm_widgets.widgets import _ablation as explorer_module

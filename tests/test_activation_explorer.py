@@ -5,7 +5,7 @@ from io import BytesIO
 import numpy as np
 import pytest
 import traitlets
-from conftest import randomize_weights
+from _helpers import randomize_weights
 from PIL import Image
 
 import lstm_widgets as lw

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import randomize_weights
+from _helpers import randomize_weights
 
 import lstm_widgets as lw
 
@@ -24,7 +24,7 @@ def _stacked():
                 layers.LSTM(6, return_sequences=True),
                 layers.Dropout(0.5),
                 layers.TimeDistributed(layers.Dense(4)),
-                layers.GRU(5, return_sequences=True),
+                layers.GRU(5, return_sequences=True, name="gru"),
                 layers.LayerNormalization(),
                 layers.Bidirectional(layers.LSTM(3, return_sequences=True)),
                 layers.Dense(1),

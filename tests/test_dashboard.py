@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import traitlets
-from conftest import randomize_weights
+from _helpers import randomize_weights
 
 import lstm_widgets as lw
 
