@@ -7,12 +7,14 @@ from ._ablation import AblationDisplay
 from ._activations import GateActivationDisplay
 from ._figure import BlitRenderer, new_figure, render_png
 from ._memory import MemoryRetentionDisplay
+from ._weights import WeightHeatmapDisplay
 
 __all__ = [
     "AblationDisplay",
     "BlitRenderer",
     "GateActivationDisplay",
     "MemoryRetentionDisplay",
+    "WeightHeatmapDisplay",
     "new_figure",
     "render_png",
 ]

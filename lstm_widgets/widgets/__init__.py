@@ -2,9 +2,11 @@
 
 from ._ablation import AblationExplorer
 from ._activations import GateActivationExplorer, MemoryView
+from ._weights import WeightExplorer
 
 __all__ = [
     "AblationExplorer",
     "GateActivationExplorer",
     "MemoryView",
+    "WeightExplorer",
 ]

@@ -1,0 +1,299 @@
+"""Redraw speed and memory of the widgets, against re-creating a figure per interaction.
+
+Each case times, in one process and one run, the project's widget and the usual notebook
+pattern it replaces (``interact`` + ``plt.show``: a new pyplot figure per interaction, drawn
+and saved to PNG), interleaving the two so that machine load hits both alike. It prints both
+medians and their ratio.
+
+Cases (one function each; ``main`` runs them, ``--cases`` picks some):
+
+- ``weights``: WeightExplorer on a 256-unit LSTM with 32 input features. Interactions
+  alternate between changing the gate (i, f, c, o) and the matrix (W, U); the time runs from
+  the trait change to the new PNG bytes in ``w.image.value``. Baseline: ``plt.figure``,
+  ``imshow`` + ``colorbar`` + title and labels, ``savefig`` to PNG, ``plt.close`` (without
+  the inline backend's ``bbox_inches="tight"``, which would make the baseline slower).
+  Goal: at least 4x faster.
+- ``weights_memory``: 1000 interactions with the WeightExplorer (gate, matrix, scale and
+  layer), then checks that no pyplot figure exists and that traced Python memory
+  (tracemalloc) and resident memory (RSS) have not grown.
+
+Run: python benchmarks/redraw.py [--n 200] [--memory-n 1000] [--cases weights weights_memory]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import io
+import os
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import numpy as np
+
+FIGSIZE = (7.5, 4.0)  # the WeightExplorer default; 100 dpi
+GOAL = 4.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _lstm_model(units: int = 256, features: int = 32, steps: int = 24, seed: int = 0):
+    """A built LSTM forecaster with random non-zero weights (biases too), as after training."""
+    import keras
+
+    model = keras.Sequential(
+        [
+            keras.Input((steps, features)),
+            keras.layers.LSTM(units, return_sequences=True, name="lstm"),
+            keras.layers.GRU(64, name="gru"),
+            keras.layers.Dense(1),
+        ]
+    )
+    rng = np.random.default_rng(seed)
+    for var in model.weights:
+        value = rng.normal(0.0, 0.3, size=tuple(var.shape)).astype("float32")
+        value[value == 0] = 0.1
+        var.assign(value)
+    return model
+
+
+def _gate_matrix_steps(gates: tuple[str, ...], n: int) -> list[tuple[str, str]]:
+    """``n`` interactions alternating a gate change and a matrix change (W <-> U)."""
+    gate, matrix, k = gates[0], "W", 0
+    steps = []
+    for i in range(n):
+        if i % 2 == 0:
+            k = (k + 1) % len(gates)
+            gate = gates[k]
+            steps.append(("gate", gate))
+        else:
+            matrix = "U" if matrix == "W" else "W"
+            steps.append(("matrix", matrix))
+    return steps
+
+
+def _rss_mb() -> float:
+    """Resident memory of this process in MB (Linux /proc; NaN elsewhere)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return float("nan")
+
+
+def _stats(label: str, values: list[float]) -> str:
+    arr = np.asarray(values) * 1e3
+    return (
+        f"{label:<34} median {np.median(arr):7.2f} ms   mean {arr.mean():7.2f} ms   "
+        f"p90 {np.percentile(arr, 90):7.2f} ms   (n={arr.size})"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Baseline: the figure-per-interaction pattern
+
+
+def _baseline_frame(gate_weights, gate: str, matrix: str, feature_names=None) -> bytes:
+    """One interaction as ``interact`` + ``plt.show`` does it: new figure, draw, PNG, close."""
+    import matplotlib.pyplot as plt
+
+    values = gate_weights[gate].matrix(matrix)
+    vmax = float(np.abs(values).max())
+    fig = plt.figure(figsize=FIGSIZE, dpi=100)
+    ax = fig.add_subplot()
+    im = ax.imshow(
+        values, cmap="RdBu_r", vmin=-vmax, vmax=vmax, aspect="auto", interpolation="nearest"
+    )
+    fig.colorbar(im, ax=ax, label="weight")
+    ax.set_title(f"{gate_weights.name} · gate {gate} · {matrix}_{gate}, {values.shape}")
+    ax.set_xlabel("hidden unit")
+    ax.set_ylabel("input feature" if matrix == "W" else "previous hidden unit")
+    if matrix == "W" and feature_names is not None:
+        ax.set_yticks(range(0, len(feature_names), 2), feature_names[::2])
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------
+# Cases
+
+
+def case_weights(n: int = 200, units: int = 256, features: int = 32) -> dict:
+    """WeightExplorer gate/matrix switches against a new figure per switch."""
+    import lstm_widgets as lw
+
+    model = _lstm_model(units, features)
+    names = [f"feature_{j}" for j in range(features)]
+    gw = lw.gate_weights(model, "lstm")
+    w = lw.WeightExplorer(model, feature_names=names, gate="i", matrix="W")
+    steps = _gate_matrix_steps(gw.gates, n)
+
+    # Cold: the first visit of each (gate, matrix) view draws the whole figure once.
+    cold = []
+    for trait, value in steps[: 2 * len(gw.gates)]:
+        t0 = time.perf_counter()
+        setattr(w, trait, value)
+        _ = w.image.value
+        cold.append(time.perf_counter() - t0)
+        _baseline_frame(gw, w.gate, w.matrix, names)  # warm pyplot's caches alike
+
+    project, baseline, sizes = [], [], []
+    for trait, value in steps:
+        t0 = time.perf_counter()
+        setattr(w, trait, value)
+        png = w.image.value
+        project.append(time.perf_counter() - t0)
+        sizes.append(len(png))
+        t0 = time.perf_counter()
+        _baseline_frame(gw, w.gate, w.matrix, names)
+        baseline.append(time.perf_counter() - t0)
+    if w.error.value:
+        raise RuntimeError(f"the widget reported an error: {w.error.value}")
+    w.close()
+
+    ratio = statistics.median(baseline) / statistics.median(project)
+    print(
+        f"\n[weights] WeightExplorer, LSTM {units} units x {features} features, "
+        f"figure {FIGSIZE[0]}x{FIGSIZE[1]} in at 100 dpi; {n} interactions alternating "
+        "gate (i, f, c, o) and matrix (W, U), interleaved with the baseline"
+    )
+    print(_stats("baseline: new figure + savefig", baseline))
+    print(_stats("project: trait -> PNG (in place)", project))
+    print(_stats("project, first visit of a view", cold))
+    print(f"{'PNG size (project)':<34} median {statistics.median(sizes) / 1024:7.1f} KiB")
+    verdict = "meets" if ratio >= GOAL else "misses"
+    print(f"{'ratio (baseline / project)':<34} {ratio:7.2f}x   ({verdict} the {GOAL:.0f}x goal)")
+    return {"baseline_ms": baseline, "project_ms": project, "ratio": ratio}
+
+
+def case_weights_memory(n: int = 1000, units: int = 256, features: int = 32) -> dict:
+    """1000 WeightExplorer interactions: no pyplot figure, no memory growth.
+
+    The interactions walk round every view (2 layers x gates x W, U, b x 2 scales), one
+    trait change per interaction. Memory is read whenever the walk is back at its start,
+    so that every reading sees the same view and the same cached renderings: a leak shows
+    as a climb from one lap to the next.
+    """
+    import lstm_widgets as lw
+
+    model = _lstm_model(units, features)
+    w = lw.WeightExplorer(model)
+    figure = w.figure
+    views = [
+        (layer, gate, matrix, scale)
+        for layer, gates in (("lstm", ("all", "i", "f", "c", "o")), ("gru", ("all", "z", "r", "h")))
+        for gate in gates
+        for matrix in ("W", "U", "b")
+        for scale in ("view", "shared")
+    ]
+    state = {"target": 0, "laps": 0}
+
+    def click() -> None:
+        """One interaction: change the first trait that differs from the next view."""
+        while True:
+            want = zip(("layer", "gate", "matrix", "scale"), views[state["target"]], strict=True)
+            for trait, value in want:
+                if getattr(w, trait) != value:
+                    setattr(w, trait, value)
+                    _ = w.image.value
+                    return
+            state["target"] = (state["target"] + 1) % len(views)
+            state["laps"] += state["target"] == 0
+
+    while state["laps"] < 2:  # warm-up: two laps, so that the caches are full
+        click()
+    gc.collect()
+    traced, rss = {}, {}  # interaction count -> reading, taken at the start of each lap
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    lap = state["laps"]
+    for k in range(n + 1):
+        if state["laps"] != lap or k == 0:
+            lap = state["laps"]
+            gc.collect()
+            traced[k] = tracemalloc.get_traced_memory()[0]
+            rss[k] = _rss_mb()
+        if k < n:
+            click()
+    elapsed = time.perf_counter() - t0
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+
+    plt = sys.modules.get("matplotlib.pyplot")
+    fignums = [] if plt is None else plt.get_fignums()
+    same_figure = w.figure is figure
+    n_axes = len(w.figure.axes)
+    error = w.error.value
+    w.close()
+    marks = sorted(traced)
+    # Judge the second half of the laps: in the first ones, objects allocated before
+    # tracemalloc started are replaced by traced ones, which reads as growth.
+    first, last = marks[len(marks) // 2], marks[-1]
+    grew_kib = (traced[last] - traced[first]) / 1024.0
+    print(
+        f"\n[weights_memory] {n} WeightExplorer interactions (one of layer, gate, matrix or "
+        f"scale each; {len(views)} views per lap) in {elapsed:.1f} s with tracemalloc on"
+    )
+    print(f"{'pyplot figures open':<34} {len(fignums)}  {fignums}")
+    print(f"{'same figure, axes count':<34} {same_figure}, {n_axes}")
+    series = "  ".join(f"{k}: {traced[k] / 2**10:.0f}" for k in marks)
+    print(f"{'traced Python memory (KiB) at':<34} {series}   (peak {peak / 2**20:.2f} MiB)")
+    series = "  ".join(f"{k}: {rss[k]:.1f}" for k in marks)
+    print(f"{'resident memory RSS (MiB) at':<34} {series}")
+    print(
+        f"{'growth over the last half of laps':<34} traced {grew_kib:+.1f} KiB, "
+        f"RSS {rss[last] - rss[first]:+.1f} MiB (interactions {first} -> {last})"
+    )
+    ok = not fignums and same_figure and grew_kib < 64 and rss[last] - rss[first] < 8
+    ok = ok and not error
+    print(f"{'verdict':<34} {'no leak' if ok else 'CHECK: possible leak or error ' + error}")
+    return {
+        "traced_growth_kib": grew_kib,
+        "rss_growth_mib": rss[last] - rss[first],
+        "pyplot": fignums,
+    }
+
+
+CASES: dict[str, Callable[..., dict]] = {
+    "weights": case_weights,
+    "weights_memory": case_weights_memory,
+}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=200, help="timed interactions per case")
+    parser.add_argument("--memory-n", type=int, default=1000, help="interactions, memory case")
+    parser.add_argument("--cases", nargs="*", default=list(CASES), choices=list(CASES))
+    args = parser.parse_args(argv)
+
+    import matplotlib
+
+    print(
+        f"python {platform.python_version()}, matplotlib {matplotlib.__version__}, "
+        f"numpy {np.__version__}, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
+    for name in args.cases:
+        if name.endswith("_memory"):
+            CASES[name](args.memory_n)
+        else:
+            CASES[name](args.n)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,337 @@
+"""WeightExplorer: the interactive heatmap of a recurrent layer's W, U and b, per gate."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import ipywidgets as ipw
+from traitlets import TraitError, Unicode, observe, validate
+
+from ..adapters import adapter_for, recurrent_layers
+from ..core import GATE_LONG_NAMES, GATES, GateWeights, RecurrentLayer
+from ..plots._equations import weights_lesson
+from ..plots._weights import (
+    WeightHeatmapDisplay,
+    check_feature_names,
+    fixed_weight_axes,
+    resolve_gate_choice,
+    resolve_matrix,
+    resolve_scale,
+)
+from ._base import FigureView
+
+_MATRIX_OPTIONS = [("W  input", "W"), ("U  recurrent", "U"), ("b  bias", "b")]
+_MATRIX_TOOLTIPS = [
+    "W: input kernel, input_dim x units per gate",
+    "U: recurrent kernel, units x units per gate",
+    "b: bias, units per gate",
+]
+_SCALE_OPTIONS = [("per view", "view"), ("shared by gates", "shared")]
+_SCALE_TOOLTIPS = [
+    "Colour limits fit the matrix on show",
+    "One colour scale for all gates of the layer, so gates can be compared",
+]
+
+
+def _twins(a: RecurrentLayer, b: RecurrentLayer) -> bool:
+    """Whether ``a`` and ``b`` are the two directions of one bidirectional layer."""
+    if a is b or a.direction == b.direction or a.input_dim != b.input_dim:
+        return False
+    if a.extra.get("layer") != b.extra.get("layer"):  # PyTorch: same stacked layer
+        return False
+    same_wrapper = bool(a.path) and bool(b.path) and a.path[-1] is b.path[-1]
+    return a.handle is b.handle or same_wrapper
+
+
+class WeightExplorer(FigureView):
+    """Explore a recurrent layer's gate weights: a heatmap of W, U or b per gate.
+
+    Pick a layer, a gate (or ``"all"`` for the packed matrix), a matrix and a colour scale
+    with the controls, or by setting the traits in code: ``w.gate = "f"`` and a click in
+    the gate dropdown do the same thing. Beside the heatmap a short text gives the gate
+    equations, says why no weight has a time axis and works out the parameter count.
+
+    Parameters
+    ----------
+    model : keras.Model, keras.layers.Layer, torch.nn.Module or path
+        A built model with at least one recurrent layer (see
+        :func:`lstm_widgets.recurrent_layers`). Its weights are read, never changed.
+    feature_names : sequence of str, optional
+        Names of the model's input features: the rows of ``W`` of the first recurrent
+        layer (and of its other direction when it is bidirectional). Other layers read
+        the previous layer's outputs, shown by index.
+    layer : str, optional
+        Initial layer name; the first recurrent layer by default.
+    gate : str, default="all"
+        Initial gate: a key, an alias such as ``"forget"``, or ``"all"``.
+    matrix : {"W", "U", "b"}, default="W"
+        Initial matrix.
+    scale : {"view", "shared"}, default="view"
+        Initial colour scale.
+    figsize : tuple of float, default=(7.5, 4.0)
+        Figure size in inches (100 dpi).
+    **kwargs
+        Passed to :class:`ipywidgets.VBox`.
+
+    Attributes
+    ----------
+    figure : matplotlib.figure.Figure
+        The one figure of the widget's life (never a pyplot figure).
+    image : ipywidgets.Image
+        The figure as PNG.
+    lesson : ipywidgets.HTML
+        The teaching text for the current view.
+    layer_dropdown, gate_dropdown : ipywidgets.Dropdown
+        Controls linked both ways to :attr:`layer` and :attr:`gate`.
+    matrix_buttons, scale_buttons : ipywidgets.ToggleButtons
+        Controls linked both ways to :attr:`matrix` and :attr:`scale`.
+    controls : ipywidgets.VBox
+        The four controls.
+    display : WeightHeatmapDisplay
+        The heatmap drawn on :attr:`figure`; its artists are updated in place.
+    error : ipywidgets.HTML
+        Shows an exception raised while redrawing.
+
+    Raises
+    ------
+    ValueError
+        If the model has no supported recurrent layer, or ``feature_names`` does not hold
+        one name per input feature (checked before anything is drawn).
+
+    Examples
+    --------
+    >>> w = WeightExplorer(model, feature_names=["temp", "rain", "wind"])  # doctest: +SKIP
+    >>> w.gate = "forget"  # doctest: +SKIP
+    >>> w.gate  # doctest: +SKIP
+    'f'
+    >>> w.save("forget_gate.svg")  # doctest: +SKIP
+    """
+
+    layer = Unicode(help="Name of the recurrent layer on show, one of recurrent_layers(model).")
+    gate = Unicode(
+        "all",
+        help="Gate on show: a key of the layer (LSTM i, f, c, o; GRU z, r, h; SimpleRNN h), "
+        "an alias such as 'forget' (stored as its key), or 'all' for the packed matrix.",
+    )
+    matrix = Unicode(
+        "W", help="Matrix on show: 'W' input kernel, 'U' recurrent kernel or 'b' bias."
+    )
+    scale = Unicode(
+        "view",
+        help="Colour scale: 'view' fits the matrix on show (default, so the LSTM forget "
+        "bias does not wash out the other gates); 'shared' is one scale for all gates of "
+        "the layer, so gates can be compared.",
+    )
+
+    def __init__(
+        self,
+        model: Any,
+        feature_names: Sequence[str] | None = None,
+        *,
+        layer: str | None = None,
+        gate: str = "all",
+        matrix: str = "W",
+        scale: str = "view",
+        figsize: tuple[float, float] = (7.5, 4.0),
+        **kwargs: Any,
+    ) -> None:
+        entries = recurrent_layers(model)
+        self._entries: dict[str, RecurrentLayer] = {e.name: e for e in entries}
+        first = entries[0]
+        self._feature_names = check_feature_names(
+            feature_names, first.input_dim, layer=f"the first recurrent layer {first.name!r}"
+        )
+        self._reads_input = {e.name for e in entries if e is first or _twins(e, first)}
+        self._bidirectional = {
+            e.name for e in entries if any(_twins(e, other) for other in entries)
+        }
+        start = first if layer is None else self._entry(layer, error=ValueError)
+        start_gate = resolve_gate_choice(start.kind, gate)
+        start_matrix, start_scale = resolve_matrix(matrix), resolve_scale(scale)
+        self._ready = False
+        self._busy = False
+        self._weights_cache: dict[str, GateWeights] = {}
+        super().__init__(figsize=figsize, **kwargs)  # the figure: only once all is valid
+        self.layer, self.gate = start.name, start_gate
+        self.matrix, self.scale = start_matrix, start_scale
+
+        self.lesson = ipw.HTML(layout=ipw.Layout(max_width="100%"))
+        self.layer_dropdown = ipw.Dropdown(
+            options=[(f"{e.name}  ({e.kind}, {e.units} units)", e.name) for e in entries],
+            description="layer",
+            style={"description_width": "initial"},
+        )
+        self.gate_dropdown = ipw.Dropdown(
+            options=self._gate_options(start),
+            description="gate",
+            style={"description_width": "initial"},
+        )
+        self.matrix_buttons = ipw.ToggleButtons(
+            options=_MATRIX_OPTIONS,
+            tooltips=_MATRIX_TOOLTIPS,
+            style={"button_width": "auto"},
+        )
+        self.scale_buttons = ipw.ToggleButtons(
+            options=_SCALE_OPTIONS,
+            tooltips=_SCALE_TOOLTIPS,
+            description="colour scale",
+            style={"button_width": "auto", "description_width": "initial"},
+        )
+        self._links = [
+            ipw.link((self, "layer"), (self.layer_dropdown, "value")),
+            ipw.link((self, "gate"), (self.gate_dropdown, "value")),
+            ipw.link((self, "matrix"), (self.matrix_buttons, "value")),
+            ipw.link((self, "scale"), (self.scale_buttons, "value")),
+        ]
+        self.controls = ipw.VBox(
+            [
+                ipw.HBox([self.layer_dropdown, self.gate_dropdown]),
+                ipw.HBox([self.matrix_buttons, self.scale_buttons]),
+            ]
+        )
+        self._attach(self.controls)
+        self.children = (*self.children, self.lesson)
+
+        ax = fixed_weight_axes(self.figure, row_labels=self._feature_names or ())
+        gw = self._weights(start)
+        self.display = WeightHeatmapDisplay(
+            gw,
+            layer_name=start.name,
+            gate=self.gate,
+            matrix=self.matrix,
+            scale=self.scale,
+            feature_names=self._names_for(start),
+            input_label=self._input_label(start),
+        ).plot(ax)
+        self._ready = True
+        self._redraw()
+
+    # -----------------------------------------------------------------------------------------
+    # Lookups (no numerics: the adapters read, the plots draw)
+
+    def _entry(self, name: str, *, error: type[Exception] = TraitError) -> RecurrentLayer:
+        entry = self._entries.get(name) if isinstance(name, str) else None
+        if entry is None:
+            raise error(f"Expected layer as one of {list(self._entries)}, received {name!r}.")
+        return entry
+
+    def _weights(self, entry: RecurrentLayer) -> GateWeights:
+        gw = self._weights_cache.get(entry.name)
+        if gw is None:
+            gw = adapter_for(entry.handle).read_gate_weights(entry)
+            self._weights_cache[entry.name] = gw
+        return gw
+
+    def _names_for(self, entry: RecurrentLayer) -> tuple[str, ...] | None:
+        return self._feature_names if entry.name in self._reads_input else None
+
+    def _input_label(self, entry: RecurrentLayer) -> str:
+        if entry.name in self._reads_input:
+            return "input feature $x_t$"
+        return "input $x_t$ (output of the layer below)"
+
+    def _reported_params(self, entry: RecurrentLayer) -> int | None:
+        count = getattr(adapter_for(entry.handle), "count_params", None)
+        return None if count is None else count(entry)
+
+    @staticmethod
+    def _gate_options(entry: RecurrentLayer) -> list[tuple[str, str]]:
+        long = GATE_LONG_NAMES[entry.kind]
+        return [("all gates (packed)", "all")] + [
+            (f"{key}: {long[key]}", key) for key in GATES[entry.kind]
+        ]
+
+    # -----------------------------------------------------------------------------------------
+    # Traits
+
+    @validate("layer")
+    def _validate_layer(self, proposal):
+        return self._entry(proposal["value"]).name
+
+    @validate("gate")
+    def _validate_gate(self, proposal):
+        entry = self._entries.get(self.layer) or next(iter(self._entries.values()))
+        try:
+            return resolve_gate_choice(entry.kind, proposal["value"])
+        except ValueError as exc:
+            raise TraitError(str(exc)) from None
+
+    @validate("matrix")
+    def _validate_matrix(self, proposal):
+        try:
+            return resolve_matrix(proposal["value"])
+        except ValueError as exc:
+            raise TraitError(str(exc)) from None
+
+    @validate("scale")
+    def _validate_scale(self, proposal):
+        try:
+            return resolve_scale(proposal["value"])
+        except ValueError as exc:
+            raise TraitError(str(exc)) from None
+
+    @observe("layer")
+    def _on_layer(self, change) -> None:
+        if not self._ready:
+            return
+        entry = self._entries[change["new"]]
+        keep = self.gate if (self.gate == "all" or self.gate in entry.gates) else "all"
+        self._busy = True
+        try:
+            # New options select "all" in the dropdown (and, through the link, here);
+            # then the kept gate is set back.
+            self.gate_dropdown.options = self._gate_options(entry)
+            self.gate = keep
+        finally:
+            self._busy = False
+        self._redraw()
+
+    @observe("gate", "matrix", "scale")
+    def _on_view(self, change) -> None:
+        if self._ready and not self._busy:
+            self._redraw()
+
+    # -----------------------------------------------------------------------------------------
+    # Drawing
+
+    def _redraw(self) -> None:
+        self._safely(self._draw)
+
+    def _draw(self) -> None:
+        entry = self._entries[self.layer]
+        gw = self._weights(entry)
+        self.display.update(
+            gate_weights=gw,
+            layer_name=entry.name,
+            feature_names=self._names_for(entry),
+            input_label=self._input_label(entry),
+            gate=self.gate,
+            matrix=self.matrix,
+            scale=self.scale,
+        )
+        self.lesson.value = weights_lesson(
+            gw,
+            gate=self.gate,
+            matrix=self.matrix,
+            layer_name=entry.name,
+            reported_params=self._reported_params(entry),
+            bidirectional=entry.name in self._bidirectional,
+        )
+
+    def refresh(self) -> None:
+        """Re-encode the figure into :attr:`image`, redrawing only what changed."""
+        self.image.value = self.display.render_png()
+
+    def close(self) -> None:
+        """Unlink the controls and close the widget and its children."""
+        for link in getattr(self, "_links", []):
+            link.unlink()
+        self._links = []
+        for child in (
+            getattr(self, name, None)
+            for name in ("layer_dropdown", "gate_dropdown", "matrix_buttons", "scale_buttons")
+        ):
+            if child is not None:
+                child.close()
+        super().close()

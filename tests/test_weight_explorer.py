@@ -1,0 +1,346 @@
+"""WeightExplorer headless: traits and controls agree, every layer kind renders, errors show."""
+
+import re
+import sys
+
+import numpy as np
+import pytest
+from _helpers import randomize_weights
+from matplotlib.figure import Figure
+from traitlets import TraitError
+
+import lstm_widgets as lw
+from lstm_widgets import WeightExplorer
+
+keras = pytest.importorskip("keras")
+layers = keras.layers
+
+T, F, H = 6, 3, 4
+NAMES = ["temperature", "rain", "wind"]
+
+
+def _seq(*body, f=F):
+    return randomize_weights(keras.Sequential([keras.Input((T, f)), *body]))
+
+
+@pytest.fixture(scope="module")
+def stacked():
+    """LSTM -> GRU (reset_after) -> SimpleRNN -> Dense."""
+    return _seq(
+        layers.LSTM(H, return_sequences=True, name="lstm"),
+        layers.GRU(3, return_sequences=True, name="gru"),
+        layers.SimpleRNN(2, name="rnn"),
+        layers.Dense(1),
+    )
+
+
+def _no_pyplot_figures():
+    plt = sys.modules.get("matplotlib.pyplot")
+    return plt is None or plt.get_fignums() == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Traits and controls
+
+
+def test_choosing_a_gate_in_the_dropdown_sets_the_trait_and_the_image(stacked):
+    w = WeightExplorer(stacked, feature_names=NAMES)
+    assert (w.layer, w.gate, w.matrix, w.scale) == ("lstm", "all", "W", "view")
+    before = bytes(w.image.value)
+    assert before.startswith(b"\x89PNG")
+    w.gate_dropdown.value = "f"  # what a click does
+    assert w.gate == "f"
+    assert bytes(w.image.value) != before
+    np.testing.assert_array_equal(w.display.im_.get_array(), lw.gate_weights(stacked, 0)["f"].W)
+    w.gate = "output"  # code, with an alias: stored as the key, shown in the control
+    assert w.gate == "o" and w.gate_dropdown.value == "o"
+    w.matrix_buttons.value = "U"
+    assert w.matrix == "U"
+    w.scale = "shared by gates"
+    assert w.scale == "shared" and w.scale_buttons.value == "shared"
+    w.layer_dropdown.value = "gru"
+    assert w.layer == "gru"
+    assert w.error.value == ""
+
+
+def test_changing_the_layer_changes_the_gate_options_and_resets_an_invalid_gate(stacked):
+    w = WeightExplorer(stacked, gate="forget")
+    assert [v for _, v in w.gate_dropdown.options] == ["all", "i", "f", "c", "o"]
+    w.layer = "gru"
+    assert [v for _, v in w.gate_dropdown.options] == ["all", "z", "r", "h"]
+    assert w.gate == "all" and w.gate_dropdown.value == "all"
+    w.gate = "h"
+    w.layer = "rnn"  # SimpleRNN has "h" too: kept
+    assert w.gate == "h" and w.gate_dropdown.value == "h"
+    assert [v for _, v in w.gate_dropdown.options] == ["all", "h"]
+    np.testing.assert_array_equal(w.display.im_.get_array(), lw.gate_weights(stacked, 2)["h"].W)
+    assert w.error.value == ""
+
+
+def test_one_redraw_per_change(stacked, monkeypatch):
+    w = WeightExplorer(stacked)
+    calls = []
+    monkeypatch.setattr(w, "refresh", lambda: calls.append((w.layer, w.gate)))
+    w.gate = "f"
+    w.matrix = "b"
+    w.scale = "shared"
+    w.layer = "gru"  # resets the gate too: still one redraw
+    with pytest.raises(TraitError):
+        w.gate = "f"  # no such GRU gate: refused, no redraw
+    assert calls == [("lstm", "f"), ("lstm", "f"), ("lstm", "f"), ("gru", "all")]
+
+
+def test_invalid_values_are_trait_errors_naming_the_choices(stacked):
+    w = WeightExplorer(stacked)
+    with pytest.raises(TraitError, match=r"'i' \(input\).*'o' \(output\).*received gate='z'"):
+        w.gate = "z"
+    with pytest.raises(TraitError, match=r"'W' \(input kernel\).*received 'X'"):
+        w.matrix = "X"
+    with pytest.raises(TraitError, match=r"'view'.*'shared'.*received 'log'"):
+        w.scale = "log"
+    with pytest.raises(TraitError, match=r"\['lstm', 'gru', 'rnn'\], received 'dense'"):
+        w.layer = "dense"
+    assert (w.gate, w.matrix, w.scale, w.layer) == ("all", "W", "view", "lstm")
+    w.matrix = "bias"
+    assert w.matrix == "b" and w.matrix_buttons.value == "b"
+
+
+def test_every_trait_has_help():
+    for name in ("layer", "gate", "matrix", "scale"):
+        assert WeightExplorer.class_traits()[name].help
+
+
+def test_gate_weights_are_read_once_per_layer(stacked, monkeypatch):
+    w = WeightExplorer(stacked)
+    reads = []
+    adapter = sys.modules["lstm_widgets.adapters.keras"]
+    original = adapter.read_gate_weights
+    monkeypatch.setattr(
+        adapter, "read_gate_weights", lambda entry: reads.append(entry.name) or original(entry)
+    )
+    for layer in ("gru", "lstm", "gru", "rnn", "lstm"):
+        w.layer = layer
+        w.matrix = "U"
+        w.matrix = "W"
+    assert sorted(reads) == ["gru", "rnn"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Every layer kind renders
+
+MODELS = {
+    "lstm": lambda: _seq(layers.LSTM(H)),
+    "gru_reset_after": lambda: _seq(layers.GRU(H, reset_after=True)),
+    "gru_reset_before": lambda: _seq(layers.GRU(H, reset_after=False)),
+    "simple_rnn": lambda: _seq(layers.SimpleRNN(H)),
+    "bidirectional": lambda: _seq(layers.Bidirectional(layers.LSTM(H))),
+    "stacked": lambda: _seq(layers.LSTM(H, return_sequences=True), layers.GRU(3), layers.Dense(1)),
+    "rnn_cell": lambda: _seq(layers.RNN(layers.GRUCell(H))),
+    "no_bias": lambda: _seq(layers.LSTM(H, use_bias=False)),
+}
+
+
+@pytest.mark.parametrize("config", sorted(MODELS))
+def test_every_layer_kind_renders(config):
+    model = MODELS[config]()
+    w = WeightExplorer(model, feature_names=NAMES)
+    figure = w.figure
+    for name in [v for _, v in w.layer_dropdown.options]:
+        w.layer = name
+        gates = [v for _, v in w.gate_dropdown.options]
+        for gate in gates:
+            w.gate = gate
+            for matrix in ("W", "U", "b"):
+                w.matrix = matrix
+                assert w.error.value == "", (name, gate, matrix, w.error.value)
+                assert bytes(w.image.value).startswith(b"\x89PNG")
+        gw = lw.gate_weights(model, name)
+        w.gate, w.matrix = gates[-1], "U"
+        np.testing.assert_array_equal(w.display.im_.get_array(), gw[gates[-1]].U)
+    assert w.figure is figure and isinstance(figure, Figure)
+    assert _no_pyplot_figures()
+
+
+def test_bidirectional_directions_share_the_feature_names_and_say_so():
+    model = MODELS["bidirectional"]()
+    w = WeightExplorer(model, feature_names=NAMES)
+    assert [v for _, v in w.layer_dropdown.options][1].endswith("/backward")
+    for name in [v for _, v in w.layer_dropdown.options]:
+        w.layer = name
+        labels = [t.get_text() for t in w.display.ax_.get_yticklabels()]
+        assert labels == NAMES
+        assert "Bidirectional" in w.lesson.value
+    assert "backwards" in w.lesson.value
+
+
+def test_feature_names_label_only_the_layer_that_reads_the_features(stacked):
+    w = WeightExplorer(stacked, feature_names=NAMES)
+    assert [t.get_text() for t in w.display.ax_.get_yticklabels()] == NAMES
+    w.layer = "gru"  # reads the LSTM's 4 outputs, not the features
+    assert [t.get_text() for t in w.display.ax_.get_yticklabels()] == ["0", "1", "2", "3"]
+    assert "layer below" in w.display.ax_.get_ylabel()
+
+
+# ---------------------------------------------------------------------------------------------
+# What the text says
+
+
+def _shown_count(html):
+    match = re.search(r"= (\d+)</code>", html)
+    assert match, html
+    return int(match.group(1))
+
+
+@pytest.mark.parametrize("config", ["lstm", "gru_reset_after", "gru_reset_before", "simple_rnn"])
+def test_shown_parameter_count_equals_model_count_params(config):
+    model = MODELS[config]()  # a single recurrent layer and nothing else
+    w = WeightExplorer(model)
+    assert _shown_count(w.lesson.value) == model.count_params()
+    assert "count_params() for the layer" in w.lesson.value
+    assert "time_steps appears in no weight shape" in w.lesson.value
+
+
+def test_lesson_follows_the_gate_and_activations():
+    model = _seq(layers.LSTM(H, recurrent_activation="hard_sigmoid", activation="relu"))
+    w = WeightExplorer(model, gate="forget")
+    assert "<b>f_t = hard_sigmoid(x_t W_f + h_{t-1} U_f + b_f)" in w.lesson.value
+    assert "h_t = o_t * relu(c_t)" in w.lesson.value
+    w.matrix = "b"
+    assert "forget-gate bias at 1" in w.lesson.value
+    w.layer = w.layer  # no change, no error
+    assert w.error.value == ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Big layers, errors, saving, no leaks
+
+
+def test_a_big_layer_is_downsampled_and_says_so():
+    model = _seq(layers.LSTM(300), f=8)
+    w = WeightExplorer(model, gate="all", matrix="U")
+    shown = w.display.im_.get_array()
+    assert shown.shape[0] < 300 and shown.shape[1] < 1200
+    assert "downsampled" in w.display.title_.get_text()
+    w.gate = "f"
+    assert "downsampled" in w.display.title_.get_text()  # 300 rows, fewer pixels
+    assert w.error.value == ""
+
+
+def test_bad_feature_names_fail_before_anything_is_drawn(stacked, monkeypatch):
+    import lstm_widgets.widgets._base as base
+
+    drawn = []
+    monkeypatch.setattr(base, "new_figure", lambda *a, **k: drawn.append(1))
+    with pytest.raises(ValueError, match=r"Expected 3 feature_names.*'lstm'.*received 2"):
+        WeightExplorer(stacked, feature_names=["a", "b"])
+    with pytest.raises(TypeError, match="list of 3 strings"):
+        WeightExplorer(stacked, feature_names="abc")
+    with pytest.raises(ValueError, match=r"\['lstm', 'gru', 'rnn'\], received 'nope'"):
+        WeightExplorer(stacked, layer="nope")
+    with pytest.raises(ValueError, match="received 'V'"):
+        WeightExplorer(stacked, matrix="V")
+    assert drawn == []
+
+
+def test_an_error_during_a_redraw_shows_in_the_widget(stacked, monkeypatch):
+    w = WeightExplorer(stacked)
+    image = bytes(w.image.value)
+
+    def broken(**kwargs):
+        raise RuntimeError("the display broke")
+
+    monkeypatch.setattr(w.display, "update", broken)
+    w.gate = "f"
+    assert "the display broke" in w.error.value and "RuntimeError" in w.error.value
+    assert w.error.layout.display != "none"
+    assert bytes(w.image.value) == image
+    monkeypatch.undo()
+    w.gate = "o"
+    assert w.error.value == "" and w.error.layout.display == "none"
+
+
+@pytest.mark.parametrize(
+    "suffix, magic", [("png", b"\x89PNG"), ("svg", b"<?xml"), ("pdf", b"%PDF")]
+)
+def test_save_writes_the_figure(stacked, tmp_path, suffix, magic):
+    w = WeightExplorer(stacked, gate="f", matrix="U")
+    path = tmp_path / f"weights.{suffix}"
+    w.save(path)
+    assert path.read_bytes().startswith(magic)
+    w.gate = "o"  # the widget still renders after a save
+    assert w.error.value == "" and bytes(w.image.value).startswith(b"\x89PNG")
+
+
+def test_the_figure_persists_and_nothing_leaks(stacked):
+    w = WeightExplorer(stacked)
+    figure, ax, n_axes = w.figure, w.display.ax_, len(w.figure.axes)
+    views = [(g, m) for g in ("all", "i", "f", "c", "o") for m in ("W", "U", "b")]
+    for k in range(60):
+        w.gate, w.matrix = views[k % len(views)]
+        w.scale = "shared" if k % 7 == 0 else "view"
+    w.layer = "gru"
+    w.layer = "lstm"
+    assert w.figure is figure and w.display.ax_ is ax and len(figure.axes) == n_axes
+    assert len(ax.images) == 1 and len(ax.child_axes) == 1
+    assert len(w.display._backgrounds) <= 16 and len(w.display._regions) <= 96
+    assert _no_pyplot_figures()
+    assert w.error.value == ""
+
+
+def test_model_weights_are_not_modified(stacked):
+    before = [np.array(v) for v in stacked.get_weights()]
+    w = WeightExplorer(stacked)
+    for layer in ("lstm", "gru", "rnn"):
+        w.layer = layer
+        w.matrix = "b"
+        w.scale = "shared"
+    for a, b in zip(before, stacked.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_widgets_module_never_imports_pyplot():
+    import subprocess
+
+    code = (
+        "import sys, lstm_widgets.widgets, lstm_widgets.plots; "
+        "print('matplotlib.pyplot' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_pytorch_modules_render_with_their_own_parameter_count():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = torch.nn.LSTM(F, H, num_layers=2, bidirectional=True, batch_first=True)
+            self.head = torch.nn.Linear(2 * H, 1)
+
+        def forward(self, x):
+            return self.head(self.lstm(x)[0][:, -1])
+
+    net = Net()
+    w = WeightExplorer(net, feature_names=NAMES)
+    names = [v for _, v in w.layer_dropdown.options]
+    assert names == ["lstm/l0/forward", "lstm/l0/backward", "lstm/l1/forward", "lstm/l1/backward"]
+    for name in names:
+        w.layer = name
+        for matrix in ("W", "U", "b"):
+            w.matrix = matrix
+            assert w.error.value == ""
+        layer = int(name.split("/")[1][1])
+        own = sum(
+            p.numel()
+            for n, p in net.lstm.named_parameters()
+            if n.endswith(f"_l{layer}" + ("_reverse" if name.endswith("backward") else ""))
+        )
+        assert _shown_count(w.lesson.value) == own
+        assert "Bidirectional" in w.lesson.value
+        w.matrix = "W"
+        labels = [t.get_text() for t in w.display.ax_.get_yticklabels()]
+        assert (labels == NAMES) == (layer == 0)
+    w.matrix = "b"
+    assert len(w.display.bars_) == 2  # PyTorch keeps an input and a recurrent bias
