@@ -59,8 +59,7 @@ def test_tab_views_do_not_show_their_own_layer_dropdown(model, data):
     X, _ = data
     w = lw.LSTMExplorer(model, X)
     for view in (w.weights, w.activations):
-        control = getattr(view, "layer_dropdown", None) or getattr(view, "_layer_control", None)
-        assert control is not None and control.layout.display == "none"
+        assert view.layer_dropdown.layout.display == "none"
 
 
 def test_bad_layer_and_y_without_x(model, data):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import io
+import struct
+import zlib
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -54,21 +55,38 @@ def downsample(matrix: np.ndarray, max_rows: int, max_cols: int) -> tuple[np.nda
 
 
 def encode_png(rgba: np.ndarray, *, compress_level: int = 1) -> bytes:
-    """Encode an (H, W, 4) RGBA buffer as an RGB PNG."""
-    from PIL import Image
+    """Encode an (H, W, 4) RGBA buffer as an RGB PNG.
 
-    buf = io.BytesIO()
-    Image.fromarray(np.asarray(rgba)[..., :3]).save(
-        buf, format="png", compress_level=compress_level
+    Writes the PNG directly: unfiltered scanlines through zlib at a low level. For figure
+    pixels (large flat areas) that is about three times faster than Pillow's adaptive
+    filtering, with files of about the same size.
+    """
+    rgb = np.asarray(rgba)[..., :3]
+    height, width = rgb.shape[:2]
+    rows = np.empty((height, 1 + 3 * width), dtype=np.uint8)
+    rows[:, 0] = 0  # filter type "None" for every scanline
+    rows[:, 1:] = rgb.reshape(height, 3 * width)
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    return b"".join(
+        [
+            b"\x89PNG\r\n\x1a\n",
+            _png_chunk(b"IHDR", header),
+            _png_chunk(b"IDAT", zlib.compress(rows.tobytes(), compress_level)),
+            _png_chunk(b"IEND", b""),
+        ]
     )
-    return buf.getvalue()
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
 
 
 class BlitRenderer:
     """Render a figure to PNG, redrawing only its changing artists when nothing else moved.
 
-    The artists passed to :meth:`render` are marked animated: a full draw paints everything
-    else and caches that background; later renders with the same ``key`` restore the
+    The artists passed to :meth:`render` are left out of a full draw, which paints
+    everything else and caches that background; later renders with the same ``key`` restore the
     background and draw only those artists. Change ``key`` whenever anything static changes
     (limits, colour scale, tick labels, layout): the next render is then a full draw.
     """
@@ -103,7 +121,11 @@ class BlitRenderer:
         if key is None or self._background is None or key != self._key:
             for artist in animated:
                 artist.set_animated(True)
-            canvas.draw()
+            try:
+                canvas.draw()
+            finally:
+                for artist in animated:
+                    artist.set_animated(False)
             # Freeze the positions the layout engine found: re-running it on every full draw
             # moves axes by fractions of a pixel, and blitted frames must match full ones.
             self.figure.set_layout_engine("none")

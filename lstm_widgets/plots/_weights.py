@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import struct
-import zlib
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +17,7 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.transforms import Bbox, blended_transform_factory
 
 from ..core import GATE_LONG_NAMES, GateWeights, resolve_gate
-from ._figure import axes_or_new, downsample, render_png
+from ._figure import axes_or_new, downsample, encode_png, render_png
 
 SCALES: tuple[str, ...] = ("view", "shared")
 """Colour-scale modes: ``"view"`` fits the matrix on show; ``"shared"`` is one scale for all
@@ -868,26 +866,7 @@ def _trim(cache: OrderedDict, size: int) -> None:
 
 
 def _encode_png(renderer, compress_level: int) -> bytes:
-    """Encode the renderer's RGBA buffer as an RGB PNG.
-
-    Rows are stored unfiltered and deflated at a low level: a heatmap's rows repeat (one
-    cell spans several pixels), which deflate finds as long matches, so this is both
-    smaller and several times faster than Pillow's adaptive row filters.
-    """
-    rgba = np.asarray(renderer.buffer_rgba())
-    height, width = rgba.shape[:2]
-    rows = np.empty((height, 1 + 3 * width), dtype=np.uint8)
-    rows[:, 0] = 0  # filter type "None" for every row
-    rows[:, 1:].reshape(height, width, 3)[...] = rgba[..., :3]
-    data = zlib.compress(rows, compress_level)
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
-    return b"".join(
-        [b"\x89PNG\r\n\x1a\n", _chunk(b"IHDR", header), _chunk(b"IDAT", data), _chunk(b"IEND", b"")]
-    )
-
-
-def _chunk(tag: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + tag + body + struct.pack(">I", zlib.crc32(tag + body))
+    return encode_png(renderer.buffer_rgba(), compress_level=compress_level)
 
 
 def fixed_weight_axes(

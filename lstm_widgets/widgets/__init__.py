@@ -2,11 +2,13 @@
 
 from ._ablation import AblationExplorer
 from ._activations import GateActivationExplorer, MemoryView
+from ._dashboard import LSTMExplorer
 from ._weights import WeightExplorer
 
 __all__ = [
     "AblationExplorer",
     "GateActivationExplorer",
+    "LSTMExplorer",
     "MemoryView",
     "WeightExplorer",
 ]

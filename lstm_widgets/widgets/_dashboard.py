@@ -100,6 +100,4 @@ class LSTMExplorer(ipw.VBox):
 
 def _hide_own_layer_control(view: ipw.Widget) -> None:
     """Hide a tab's own layer dropdown: the dashboard's one replaces it."""
-    control = getattr(view, "layer_dropdown", None) or getattr(view, "_layer_control", None)
-    if control is not None:
-        control.layout.display = "none"
+    view.layer_dropdown.layout.display = "none"
