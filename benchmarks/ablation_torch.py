@@ -18,7 +18,10 @@ Goal: (b) faster than (a). The script also checks that (a) and (b) agree.
 Memory (N=20000, T=96, F=8, same model; in a fresh subprocess): peak extra RSS while
 ``ablate_timesteps`` runs, as for Keras.
 
-Run: python benchmarks/ablation_torch.py [--repeats 5] [--skip-memory]
+``--threads N`` sets ``torch.set_num_threads(N)`` for every row (default: torch's own); on a
+machine shared with other work, ``--threads 1`` keeps OpenMP barriers from stalling.
+
+Run: python benchmarks/ablation_torch.py [--repeats 5] [--threads N] [--skip-memory]
 """
 
 from __future__ import annotations
@@ -160,8 +163,9 @@ def _print_memory(r: dict) -> None:
     )
 
 
-def _memory(N: int, T: int, F: int, units: int) -> dict:
+def _memory(threads: int | None, N: int, T: int, F: int, units: int) -> dict:
     args = [sys.executable, os.path.abspath(__file__), "--memory-child"]
+    args += ["--threads", str(threads)] if threads else []
     args += ["--shape", str(N), str(T), str(F), "--units", str(units)]
     out = subprocess.run(args, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -170,11 +174,16 @@ def _memory(N: int, T: int, F: int, units: int) -> dict:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--shape", nargs=3, type=int, help=argparse.SUPPRESS)
     parser.add_argument("--units", type=int, default=64, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     if args.memory_child:
         N, T, F = args.shape
         print(json.dumps(ablation.memory_child("torch", N, T, F, args.units)))
@@ -188,7 +197,7 @@ def main(argv: list[str] | None = None) -> None:
     result = ablation.speed(ablation.FRAMEWORKS["torch"], args.repeats, **ablation.SPEED)
     _print_speed(result)
     if not args.skip_memory:
-        _print_memory(_memory(**ablation.MEMORY))
+        _print_memory(_memory(args.threads, **ablation.MEMORY))
 
 
 if __name__ == "__main__":
