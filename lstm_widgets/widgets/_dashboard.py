@@ -100,4 +100,6 @@ class LSTMExplorer(ipw.VBox):
 
 def _hide_own_layer_control(view: ipw.Widget) -> None:
     """Hide a tab's own layer dropdown: the dashboard's one replaces it."""
-    view.layer_dropdown.layout.display = "none"
+    control = getattr(view, "layer_dropdown", None)  # MemoryView has none
+    if control is not None:
+        control.layout.display = "none"
