@@ -13,6 +13,9 @@ Cases (one function each; ``main`` runs them, ``--cases`` picks some):
   ``imshow`` + ``colorbar`` + title and labels, ``savefig`` to PNG, ``plt.close`` (without
   the inline backend's ``bbox_inches="tight"``, which would make the baseline slower).
   Goal: at least 4x faster.
+- ``activations``: GateActivationExplorer on a 128-unit LSTM, T=100: interactions alternate
+  sample and gate; baseline: the same three panels on a new pyplot figure per interaction.
+  Goal: a redraw under the ``weights`` case's median (printed when both run).
 - ``weights_memory``: 1000 interactions with the WeightExplorer (gate, matrix, scale and
   layer), then checks that no pyplot figure exists and that traced Python memory
   (tracemalloc) and resident memory (RSS) have not grown.
@@ -268,9 +271,78 @@ def case_weights_memory(n: int = 1000, units: int = 256, features: int = 32) -> 
     }
 
 
+def _baseline_activation_frame(inputs, gate, cell, title: str) -> bytes:
+    """The same three panels drawn as ``interact`` + ``plt.show`` does: a new figure each time."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(3, 1, figsize=(8.5, 6.0), dpi=100, sharex=True, layout="constrained")
+    axes[0].plot(inputs)
+    axes[0].set_title(title, fontsize="small", loc="left")
+    im = axes[1].imshow(gate.T, aspect="auto", origin="lower", cmap="viridis", vmin=0, vmax=1)
+    fig.colorbar(im, ax=axes[1])
+    m = float(np.abs(cell).max())
+    im = axes[2].imshow(cell.T, aspect="auto", origin="lower", cmap="RdBu_r", vmin=-m, vmax=m)
+    fig.colorbar(im, ax=axes[2])
+    axes[2].set_xlabel("input position t")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def case_activations(n: int = 200, units: int = 128, steps: int = 100, features: int = 8) -> dict:
+    """GateActivationExplorer sample/gate switches on a 128-unit LSTM over T=100 steps."""
+    import keras
+
+    import lstm_widgets as lw
+
+    model = keras.Sequential(
+        [
+            keras.Input((steps, features)),
+            keras.layers.LSTM(units, name="lstm"),
+            keras.layers.Dense(1),
+        ]
+    )
+    rng = np.random.default_rng(0)
+    for var in model.weights:
+        var.assign(rng.normal(0, 0.1, size=tuple(var.shape)).astype("float32"))
+    X = rng.normal(size=(64, steps, features)).astype("float32")
+    w = lw.GateActivationExplorer(model, X)
+    sigmoid_gates = ("i", "f", "o")
+    interactions = [
+        ("sample", k % len(X)) if k % 2 else ("gate", sigmoid_gates[k % 3]) for k in range(n)
+    ]
+    for k in range(len(X)):  # the first visit of a sample runs its recurrence once; cache them
+        w.sample = k
+    project, baseline = [], []
+    for trait, value in interactions:
+        t0 = time.perf_counter()
+        setattr(w, trait, value)
+        _ = w.image.value
+        project.append(time.perf_counter() - t0)
+        trace = w.trace()
+        t0 = time.perf_counter()
+        _baseline_activation_frame(X[w.sample], trace.gates[w.gate][0], trace.c[0], "baseline")
+        baseline.append(time.perf_counter() - t0)
+    if w.error.value:
+        raise RuntimeError(f"the widget reported an error: {w.error.value}")
+    w.close()
+    ratio = statistics.median(baseline) / statistics.median(project)
+    print(
+        f"\n[activations] GateActivationExplorer, LSTM {units} units, T={steps}, {features} "
+        f"features; {n} interactions alternating sample and gate (i, f, o), interleaved with "
+        "the baseline"
+    )
+    print(_stats("baseline: new figure + savefig", baseline))
+    print(_stats("project: trait -> PNG (blitted)", project))
+    print(f"{'ratio (baseline / project)':<34} {ratio:7.2f}x")
+    return {"baseline_ms": baseline, "project_ms": project, "ratio": ratio}
+
+
 CASES: dict[str, Callable[..., dict]] = {
     "weights": case_weights,
     "weights_memory": case_weights_memory,
+    "activations": case_activations,
 }
 
 
@@ -288,11 +360,18 @@ def main(argv: list[str] | None = None) -> None:
         f"numpy {np.__version__}, {os.cpu_count()} CPUs, "
         f"load average {os.getloadavg()[0]:.2f}"
     )
+    results = {}
     for name in args.cases:
-        if name.endswith("_memory"):
-            CASES[name](args.memory_n)
-        else:
-            CASES[name](args.n)
+        n = args.memory_n if name.endswith("_memory") else args.n
+        results[name] = CASES[name](n)
+    if "weights" in results and "activations" in results:
+        weights = statistics.median(results["weights"]["project_ms"])
+        activations = statistics.median(results["activations"]["project_ms"])
+        verdict = "under" if activations < weights else "NOT under"
+        print(
+            f"\nactivations redraw median {activations * 1e3:.2f} ms is {verdict} the weights "
+            f"redraw median {weights * 1e3:.2f} ms (ratio {activations / weights:.2f})"
+        )
 
 
 if __name__ == "__main__":

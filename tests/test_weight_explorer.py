@@ -90,6 +90,22 @@ def test_one_redraw_per_change(stacked, monkeypatch):
     assert calls == [("lstm", "f"), ("lstm", "f"), ("lstm", "f"), ("gru", "all")]
 
 
+def test_going_back_to_a_view_reuses_its_png(stacked, monkeypatch):
+    w = WeightExplorer(stacked, gate="i")
+    first_i = w.image.value
+    w.gate = "f"
+    first_f = w.image.value
+    renders = []
+    real = w.display.render_png
+    monkeypatch.setattr(w.display, "render_png", lambda: renders.append(1) or real())
+    w.gate = "i"
+    assert w.image.value == first_i and renders == []  # shown again without drawing
+    w.gate = "f"
+    assert w.image.value == first_f and renders == []
+    w.gate = "o"  # a view not seen yet is drawn
+    assert renders == [1] and w.image.value not in (first_i, first_f)
+
+
 def test_invalid_values_are_trait_errors_naming_the_choices(stacked):
     w = WeightExplorer(stacked)
     with pytest.raises(TraitError, match=r"'i' \(input\).*'o' \(output\).*received gate='z'"):

@@ -150,7 +150,12 @@ class GateActivationDisplay:
         if F <= 10:
             ax_in.legend(loc="upper left", fontsize="x-small", ncols=min(F, 5), frameon=False)
         ax_in.set_ylabel("input")
-        kwargs = {"aspect": "auto", "origin": "lower", "interpolation": "nearest"}
+        kwargs = {
+            "aspect": "auto",
+            "origin": "lower",
+            "interpolation": "nearest",
+            "interpolation_stage": "rgba",  # colour the small array, then resample once
+        }
         kwargs.update(imshow_kwargs or {})
         extent = (-0.5, T - 0.5, -0.5, self.gate.shape[1] - 0.5)
         gate_cmap = "viridis" if self.bounded else "RdBu_r"
@@ -189,10 +194,22 @@ class GateActivationDisplay:
             m = self.cell_limit or float(np.max(np.abs(self.cell))) or 1.0
             self.cell_im_.set_clim(-m, m)
 
-    def animated_artists(self) -> list:
-        """Return the artists that change when the sample or the gate changes."""
-        spines = [spine for ax in self.axes_ for spine in ax.spines.values()]
-        return [*self.lines_, self.im_, self.cell_im_, *self.titles_, *spines]
+    def animated_artists(self) -> list[tuple[list, tuple]]:
+        """Return the changing artists in two layers, each with the key of what it shows.
+
+        The first layer (input lines, cell state) depends on the sample only, the second
+        (the gate heatmap and the axes frames drawn over it) on the sample and the gate.
+        """
+        # Only the heatmaps cover their axes' frames; those frames are drawn again over them.
+        spines = [spine for ax in self.axes_[1:] for spine in ax.spines.values()]
+        return [
+            ([*self.lines_, self.cell_im_], (self.sample, self.layer)),
+            ([self.im_, *spines], (self.sample, self.layer, self.gate_label)),
+        ]
+
+    def title_stamps(self) -> list[tuple]:
+        """Return the panel titles with their text: they overlap nothing that changes."""
+        return [(title, title.get_text()) for title in self.titles_]
 
     def static_key(self) -> tuple:
         """Everything else that a redraw depends on: equal keys mean the axes look the same."""

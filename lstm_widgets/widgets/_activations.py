@@ -62,7 +62,7 @@ class GateActivationExplorer(FigureView):
         self._inputs: dict[str, np.ndarray] = {}
         self._traces: dict[tuple[str, int], Any] = {}
         self._display: GateActivationDisplay | None = None
-        super().__init__(figsize=(8.5, 6.0), **kwargs)
+        super().__init__(figsize=(7.5, 4.6), **kwargs)
         self._renderer = BlitRenderer(self.figure)
         first = next(iter(self._entries.values()))
         self.layer_dropdown = ipw.Dropdown(options=layer_names(self._entries), description="layer")
@@ -201,7 +201,9 @@ class GateActivationExplorer(FigureView):
     def refresh(self) -> None:
         """Re-encode the figure, redrawing only the changing artists when the axes stand still."""
         display = self._display
-        self.image.value = self._renderer.render(display.animated_artists(), display.static_key())
+        self.image.value = self._renderer.render(
+            display.animated_artists(), display.static_key(), stamps=display.title_stamps()
+        )
 
 
 class MemoryView(FigureView):

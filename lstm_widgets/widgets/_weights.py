@@ -27,6 +27,7 @@ _MATRIX_TOOLTIPS = [
     "U: recurrent kernel, units x units per gate",
     "b: bias, units per gate",
 ]
+_PNG_CACHE_SIZE = 48  # about 100 KB each
 _SCALE_OPTIONS = [("per view", "view"), ("shared by gates", "shared")]
 _SCALE_TOOLTIPS = [
     "Colour limits fit the matrix on show",
@@ -152,6 +153,7 @@ class WeightExplorer(FigureView):
         self._ready = False
         self._busy = False
         self._weights_cache: dict[str, GateWeights] = {}
+        self._png_cache: dict[tuple[str, str, str, str], bytes] = {}
         super().__init__(figsize=figsize, **kwargs)  # the figure: only once all is valid
         self.layer, self.gate = start.name, start_gate
         self.matrix, self.scale = start_matrix, start_scale
@@ -320,8 +322,19 @@ class WeightExplorer(FigureView):
         )
 
     def refresh(self) -> None:
-        """Re-encode the figure into :attr:`image`, redrawing only what changed."""
-        self.image.value = self.display.render_png()
+        """Re-encode the figure into :attr:`image`, redrawing only what changed.
+
+        Weights do not change while the widget lives, so each view's PNG is kept (the last
+        ``_PNG_CACHE_SIZE`` of them): going back to a gate costs no drawing at all.
+        """
+        key = (self.layer, self.gate, self.matrix, self.scale)
+        png = self._png_cache.pop(key, None)
+        if png is None:
+            png = self.display.render_png()
+        self._png_cache[key] = png  # most recent last
+        while len(self._png_cache) > _PNG_CACHE_SIZE:
+            self._png_cache.pop(next(iter(self._png_cache)))
+        self.image.value = png
 
     def close(self) -> None:
         """Unlink the controls and close the widget and its children."""
