@@ -12,6 +12,7 @@ import numpy as np
 
 from ..core import require
 from ._baselines import Baseline, resolve_baseline
+from ._inputs import check_model_input
 from ._metrics import output_change, per_sample_loss, resolve_metric
 
 METHODS: tuple[str, ...] = ("stepwise", "black-box")
@@ -276,7 +277,7 @@ def ablate_timesteps(
     (1, (24,))
     """
     runner = _Runner.for_model(model)
-    X = _check_X(X, runner.input_shape())
+    X = check_model_input(X, runner.input_shape())
     N, T, F = X.shape
     base = resolve_baseline(baseline, X)
     metric_name, loss = resolve_metric(metric)
@@ -373,46 +374,11 @@ def model_output_shape(model: Any, X: Any) -> tuple[int, ...]:
         ``()`` for a model returning one value per sample, ``(K,)`` for ``Dense(K)``.
     """
     runner = _Runner.for_model(model)
-    return runner.output_shape(_check_X(X, runner.input_shape()))
+    return runner.output_shape(check_model_input(X, runner.input_shape()))
 
 
 # ---------------------------------------------------------------------------------------------
 # Checks
-
-
-def _check_X(X: Any, expected: tuple[int | None, int | None]) -> np.ndarray:
-    arr = np.asarray(X)
-    T, F = expected
-    want = f"(N, {'T' if T is None else T}, {'F' if F is None else F})"
-    if arr.ndim != 3:
-        raise ValueError(
-            f"Expected X of shape {want} (samples, time steps, features), received an array "
-            f"of shape {arr.shape}."
-        )
-    if not (
-        np.issubdtype(arr.dtype, np.number) and not np.issubdtype(arr.dtype, np.complexfloating)
-    ):
-        raise ValueError(f"Expected a real numeric X, received dtype {arr.dtype}.")
-    if F is not None and arr.shape[2] != F:
-        raise ValueError(
-            f"The model takes {F} features per step; received X of shape {arr.shape} "
-            f"({arr.shape[2]} features)."
-        )
-    if T is not None and arr.shape[1] != T:
-        raise ValueError(
-            f"The model takes sequences of length {T}; received X of shape {arr.shape} "
-            f"(length {arr.shape[1]})."
-        )
-    if 0 in arr.shape:
-        raise ValueError(f"Expected at least one sample, step and feature, received {arr.shape}.")
-    finite = np.isfinite(arr)
-    if not finite.all():
-        where = tuple(int(i) for i in np.argwhere(~finite)[0])
-        raise ValueError(
-            f"Expected finite X, received NaN or infinity (first at X{list(where)}); "
-            "fill or drop those samples first."
-        )
-    return arr
 
 
 def _check_int(name: str, value: Any, low: int, high: int | None) -> int | None:

@@ -7,38 +7,46 @@ from typing import Any
 import numpy as np
 
 
-def check_model_input(X: Any, expected: tuple[int | None, int | None], *, name: str = "X"):
-    """Return ``X`` as an (N, T, F) float array that fits ``expected = (T, F)``.
+def check_model_input(X: Any, expected: tuple[int | None, int | None]) -> np.ndarray:
+    """Return ``X`` as an (N, T, F) array that fits ``expected = (T, F)``.
 
     ``None`` in ``expected`` means the model accepts any size there.
 
     Raises
     ------
     ValueError
-        If ``X`` is not 3-D, its length or feature count differs from the model's, it
-        holds NaN or infinity, or it is empty.
+        If ``X`` is not 3-D and real-valued, its length or feature count differs from the
+        model's, it is empty, or it holds NaN or infinity.
     """
     arr = np.asarray(X)
     T, F = expected
-    want = f"(N, {T if T is not None else 'T'}, {F if F is not None else 'F'})"
+    want = f"(N, {'T' if T is None else T}, {'F' if F is None else F})"
     if arr.ndim != 3:
         raise ValueError(
-            f"Expected {name} of shape {want} (samples, time steps, features), "
-            f"received an array of shape {arr.shape}."
+            f"Expected X of shape {want} (samples, time steps, features), received an array "
+            f"of shape {arr.shape}."
         )
-    if not np.issubdtype(arr.dtype, np.number):
-        raise ValueError(f"Expected a numeric {name}, received dtype {arr.dtype}.")
+    if not (
+        np.issubdtype(arr.dtype, np.number) and not np.issubdtype(arr.dtype, np.complexfloating)
+    ):
+        raise ValueError(f"Expected a real numeric X, received dtype {arr.dtype}.")
     if F is not None and arr.shape[2] != F:
         raise ValueError(
-            f"The model takes {F} features per step; received {name} of shape {arr.shape}."
+            f"The model takes {F} features per step; received X of shape {arr.shape} "
+            f"({arr.shape[2]} features)."
         )
     if T is not None and arr.shape[1] != T:
         raise ValueError(
-            f"The model takes sequences of length {T}; received {name} of shape {arr.shape}."
+            f"The model takes sequences of length {T}; received X of shape {arr.shape} "
+            f"(length {arr.shape[1]})."
         )
-    if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"Expected at least one sample and one step, received {arr.shape}.")
-    if not np.all(np.isfinite(arr)):
-        bad = np.argwhere(~np.isfinite(arr))[0]
-        raise ValueError(f"{name} holds NaN or infinity, first at index {tuple(bad)}.")
+    if 0 in arr.shape:
+        raise ValueError(f"Expected at least one sample, step and feature, received {arr.shape}.")
+    finite = np.isfinite(arr)
+    if not finite.all():
+        where = tuple(int(i) for i in np.argwhere(~finite)[0])
+        raise ValueError(
+            f"Expected finite X, received NaN or infinity (first at X{list(where)}); "
+            "fill or drop those samples first."
+        )
     return arr

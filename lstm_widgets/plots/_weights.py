@@ -18,6 +18,7 @@ from matplotlib.transforms import Bbox, blended_transform_factory
 
 from ..core import GATE_LONG_NAMES, GateWeights, resolve_gate
 from ._figure import axes_or_new, downsample, encode_png, render_png
+from ._labels import check_feature_names
 
 SCALES: tuple[str, ...] = ("view", "shared")
 """Colour-scale modes: ``"view"`` fits the matrix on show; ``"shared"`` is one scale for all
@@ -101,34 +102,6 @@ def resolve_gate_choice(kind: str, gate: str) -> str:
         return resolve_gate(kind, gate)
     except KeyError as exc:
         raise ValueError(f"{exc.args[0]} Use 'all' for the packed matrix.") from None
-
-
-def check_feature_names(
-    feature_names: Sequence[str] | None, input_dim: int, *, layer: str = "the layer"
-) -> tuple[str, ...] | None:
-    """Return ``feature_names`` as a tuple of ``input_dim`` strings, or ``None``.
-
-    Raises
-    ------
-    TypeError
-        If ``feature_names`` is a single string or not a sequence.
-    ValueError
-        If it does not hold exactly ``input_dim`` names.
-    """
-    if feature_names is None:
-        return None
-    if isinstance(feature_names, str) or not hasattr(feature_names, "__len__"):
-        raise TypeError(
-            f"Expected feature_names as a list of {input_dim} strings, "
-            f"received {type(feature_names).__name__} {feature_names!r}."
-        )
-    names = tuple(str(n) for n in feature_names)
-    if len(names) != input_dim:
-        raise ValueError(
-            f"Expected {input_dim} feature_names (one per input feature of {layer}), "
-            f"received {len(names)}."
-        )
-    return names
 
 
 def _nice_step(n: int, max_ticks: int) -> int:

@@ -16,7 +16,7 @@ from ..analysis._memory import MemoryRetention
 from ..core import GATE_LONG_NAMES, SATURATING, resolve_gate, run_recurrence
 from ..plots import BlitRenderer, GateActivationDisplay, MemoryRetentionDisplay
 from ._base import FigureView
-from ._common import check_feature_names, layer_names
+from ._common import check_feature_names, check_layer_choice, layer_names
 
 _CACHE_SAMPLES = 64
 _UNIT_RANGE = {"tanh", "softsign"}  # candidate activations bounded by [-1, 1]
@@ -83,11 +83,7 @@ class GateActivationExplorer(FigureView):
     # ---- trait validation ----------------------------------------------------------------
     @tl.validate("layer")
     def _valid_layer(self, proposal):
-        if proposal.value not in self._entries:
-            raise tl.TraitError(
-                f"Expected layer in {list(self._entries)}, received {proposal.value!r}."
-            )
-        return proposal.value
+        return check_layer_choice(self._entries, proposal.value)
 
     @tl.validate("gate")
     def _valid_gate(self, proposal):
@@ -234,11 +230,7 @@ class MemoryView(FigureView):
 
     @tl.validate("layer")
     def _valid_layer(self, proposal):
-        if proposal.value not in self._entries:
-            raise tl.TraitError(
-                f"Expected layer in {list(self._entries)}, received {proposal.value!r}."
-            )
-        return proposal.value
+        return check_layer_choice(self._entries, proposal.value)
 
     def result(self, layer: str | None = None) -> MemoryRetention | None:
         """Return the :class:`MemoryRetention` of ``layer`` (cached); ``None`` if not an LSTM."""

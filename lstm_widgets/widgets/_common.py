@@ -1,23 +1,21 @@
-"""Small helpers the widgets share: checking feature names, listing layer names."""
+"""Small helpers the widgets share: layer choices and their checks."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import traitlets as tl
 
+from ..plots._labels import check_feature_names
 
-def check_feature_names(feature_names: Sequence[str] | None, n_features: int) -> list[str] | None:
-    """Return ``feature_names`` as a list of ``n_features`` strings, or raise ``ValueError``."""
-    if feature_names is None:
-        return None
-    names = [str(n) for n in feature_names]
-    if len(names) != n_features:
-        raise ValueError(
-            f"Expected {n_features} feature_names (one per input feature), "
-            f"received {len(names)}: {names}."
-        )
-    return names
+__all__ = ["check_feature_names", "check_layer_choice", "layer_names"]
 
 
 def layer_names(entries: dict) -> list[tuple[str, str]]:
     """Dropdown options for recurrent layers: ``(label, name)``."""
     return [(f"{name} ({e.kind}, {e.units})", name) for name, e in entries.items()]
+
+
+def check_layer_choice(entries: dict, value: str) -> str:
+    """Return ``value`` if it names one of ``entries``, else raise ``TraitError``."""
+    if value not in entries:
+        raise tl.TraitError(f"Expected layer in {list(entries)}, received {value!r}.")
+    return value

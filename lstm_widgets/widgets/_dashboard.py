@@ -11,7 +11,7 @@ import traitlets as tl
 from ..adapters import recurrent_layers
 from ._ablation import AblationExplorer
 from ._activations import GateActivationExplorer, MemoryView
-from ._common import layer_names
+from ._common import check_layer_choice, layer_names
 from ._weights import WeightExplorer
 
 
@@ -88,11 +88,7 @@ class LSTMExplorer(ipw.VBox):
 
     @tl.validate("layer")
     def _valid_layer(self, proposal):
-        if proposal.value not in self._entries:
-            raise tl.TraitError(
-                f"Expected layer in {list(self._entries)}, received {proposal.value!r}."
-            )
-        return proposal.value
+        return check_layer_choice(self._entries, proposal.value)
 
     def _on_ablation(self, change) -> None:
         self.memory.ablation = change["new"]
