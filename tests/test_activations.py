@@ -161,3 +161,9 @@ def test_memory_result_plots_its_curves():
     np.testing.assert_allclose(disp.mean_line_.get_ydata(), mem.mean)
     assert len(disp.units_.get_segments()) == 3
     assert disp.half_line_.get_xdata()[0] == mem.mean_half_life
+
+
+def test_a_display_shows_itself_in_a_notebook_without_pyplot():
+    disp = lw.memory_retention(_constant_forget_model(1.0), _x()).plot()
+    png = disp._repr_png_()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000

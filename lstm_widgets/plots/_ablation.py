@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.axes import Axes
 
-from ._figure import axes_or_new
+from ._figure import ShowsAsPNG, axes_or_new
 
 KINDS: tuple[str, ...] = ("bars", "heatmap")
 
@@ -26,7 +26,7 @@ def lag_label(lag: int) -> str:
     return f"t-{int(lag)}"
 
 
-class AblationDisplay:
+class AblationDisplay(ShowsAsPNG):
     """Importance of each past step: bars against lag, or a lag x feature heatmap.
 
     The x axis runs over lags with the most recent step, ``t-1``, on the left (as in the

@@ -8,10 +8,10 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ._figure import new_figure
+from ._figure import ShowsAsPNG, new_figure
 
 
-class GateActivationDisplay:
+class GateActivationDisplay(ShowsAsPNG):
     """Gate activations of one sample on the input's time axis.
 
     Parameters

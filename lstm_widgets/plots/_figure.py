@@ -55,6 +55,19 @@ def downsample(matrix: np.ndarray, max_rows: int, max_cols: int) -> tuple[np.nda
     return np.nanmean(blocks, axis=(1, 3)), fr, fc
 
 
+class ShowsAsPNG:
+    """Mixin for Display objects: a notebook shows the drawn figure, with or without pyplot.
+
+    Displays draw on figures that pyplot does not know, so the inline backend never shows
+    them; ``_repr_png_`` lets ``SomethingDisplay(...).plot()`` as a cell's last line show
+    its picture.
+    """
+
+    def _repr_png_(self) -> bytes | None:
+        figure = getattr(self, "figure_", None)
+        return None if figure is None else render_png(figure)
+
+
 def encode_png(rgba: np.ndarray, *, compress_level: int = 1) -> bytes:
     """Encode an (H, W, 4) RGBA buffer as an RGB PNG.
 

@@ -6,7 +6,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 
-from ._figure import axes_or_new
+from ._figure import ShowsAsPNG, axes_or_new
 
 
 def _normalised_importance(ablation) -> tuple[np.ndarray, np.ndarray]:
@@ -21,7 +21,7 @@ def _normalised_importance(ablation) -> tuple[np.ndarray, np.ndarray]:
     return lags[order], values[order]
 
 
-class MemoryRetentionDisplay:
+class MemoryRetentionDisplay(ShowsAsPNG):
     """Curves of retained cell state against lag, per unit and on average.
 
     Parameters

@@ -17,7 +17,7 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.transforms import Bbox, blended_transform_factory
 
 from ..core import GATE_LONG_NAMES, GateWeights, resolve_gate
-from ._figure import axes_or_new, downsample, encode_png, render_png
+from ._figure import ShowsAsPNG, axes_or_new, downsample, encode_png, render_png
 from ._labels import check_feature_names
 
 SCALES: tuple[str, ...] = ("view", "shared")
@@ -142,7 +142,7 @@ class _View:
     title: str
 
 
-class WeightHeatmapDisplay:
+class WeightHeatmapDisplay(ShowsAsPNG):
     """Heatmap of one recurrent layer's ``W``, ``U`` or ``b``, for one gate or all of them.
 
     Build it from a :class:`~lstm_widgets.GateWeights` (or with :meth:`from_model`), then call
