@@ -155,3 +155,13 @@ def test_memory_view_draws_the_layer_and_the_ablation_beside_it(model, X):
     assert "is a GRU" in mv.note.value and mv.image.layout.display == "none"
     mv.layer = "lstm"
     assert mv.note.value == "" and mv.image.layout.display == ""
+
+
+def test_unit_axis_of_a_small_layer_is_labelled_by_whole_units():
+    from lstm_widgets.plots import GateActivationDisplay
+
+    disp = GateActivationDisplay(np.zeros((5, 2)), np.full((5, 2), 0.5), np.zeros((5, 2)), "f")
+    disp.plot()
+    for ax in disp.axes_[1:]:
+        ticks = [t for t in ax.get_yticks() if -0.5 <= t <= 1.5]
+        assert ticks == [0.0, 1.0]

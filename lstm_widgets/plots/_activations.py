@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from ._figure import ShowsAsPNG, new_figure
 
@@ -162,6 +163,8 @@ class GateActivationDisplay(ShowsAsPNG):
         self.im_ = axes[1].imshow(self.gate.T, cmap=gate_cmap, extent=extent, **kwargs)
         self.im_.set_clim(*self._gate_clim())
         axes[1].set_ylabel("hidden unit")
+        for ax in axes[1:]:
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         self.colorbar_ = self.figure_.colorbar(self.im_, ax=axes[1], pad=0.01)
         self.cell_im_ = self.cell_colorbar_ = None
         if self.cell is not None:
@@ -189,10 +192,13 @@ class GateActivationDisplay(ShowsAsPNG):
         ax_in = self.axes_[0]
         lo, hi = self.input_limits or (float(np.min(self.inputs)), float(np.max(self.inputs)))
         pad = 0.05 * (hi - lo) or 0.5
-        ax_in.set_ylim(lo - pad, hi + pad)
+        # Setting equal limits still fires callbacks and marks the axes stale: skip it.
+        if ax_in.get_ylim() != (lo - pad, hi + pad):
+            ax_in.set_ylim(lo - pad, hi + pad)
         if self.cell_im_ is not None:
             m = self.cell_limit or float(np.max(np.abs(self.cell))) or 1.0
-            self.cell_im_.set_clim(-m, m)
+            if self.cell_im_.get_clim() != (-m, m):
+                self.cell_im_.set_clim(-m, m)
 
     def animated_artists(self) -> list[tuple[list, tuple]]:
         """Return the changing artists in two layers, each with the key of what it shows.
@@ -255,7 +261,8 @@ class GateActivationDisplay(ShowsAsPNG):
         if sample is not None:
             self.sample = sample
         self._check()
-        self.im_.set_clim(*self._gate_clim())
+        if self.im_.get_clim() != self._gate_clim():
+            self.im_.set_clim(*self._gate_clim())
         self._set_texts()
         self._scale_rows()
         return self
