@@ -20,7 +20,13 @@ class FigureView(ipw.VBox):
 
     def __init__(self, *, figsize: tuple[float, float] = (8.0, 4.5), **kwargs) -> None:
         self.figure: Figure = new_figure(figsize)
-        self.image = ipw.Image(format="png", layout=ipw.Layout(max_width="100%", height="auto"))
+        # Natural size, shrinking to fit: a VBox would otherwise stretch (and blur) it.
+        self.image = ipw.Image(
+            format="png",
+            layout=ipw.Layout(
+                max_width="100%", width="auto", height="auto", align_self="flex-start"
+            ),
+        )
         self.error = ipw.HTML(layout=ipw.Layout(display="none"))
         super().__init__(**kwargs)
 
