@@ -1,5 +1,6 @@
 """Time-step ablation: ground truth first, then brute force, both paths, and every error."""
 
+import keras
 import numpy as np
 import pytest
 from _helpers import randomize_weights
@@ -7,7 +8,6 @@ from _helpers import randomize_weights
 import lstm_widgets as lw
 from lstm_widgets.adapters import keras as keras_adapter
 
-keras = pytest.importorskip("keras")
 layers = keras.layers
 
 T, F, N = 8, 3, 24

@@ -1,6 +1,7 @@
 """AblationExplorer headless: traits, controls, Run, cache, one persistent figure."""
 
 import ipywidgets as ipw
+import keras
 import numpy as np
 import pytest
 import traitlets as tl
@@ -8,8 +9,6 @@ from _helpers import randomize_weights
 
 import lstm_widgets as lw
 from lstm_widgets.widgets import _ablation as explorer_module
-
-keras = pytest.importorskip("keras")
 
 T, F, N = 7, 3, 20
 NAMES = ["temp", "rain", "wind"]

@@ -2,6 +2,7 @@
 
 from io import BytesIO
 
+import keras
 import numpy as np
 import pytest
 import traitlets
@@ -11,7 +12,6 @@ from PIL import Image
 import lstm_widgets as lw
 from lstm_widgets.widgets import MemoryView
 
-keras = pytest.importorskip("keras")
 layers = keras.layers
 T, F = 12, 3
 

@@ -1,12 +1,12 @@
 """gate_activations and memory_retention against Keras' own numbers and known constructions."""
 
+import keras
 import numpy as np
 import pytest
 from _helpers import randomize_weights
 
 import lstm_widgets as lw
 
-keras = pytest.importorskip("keras")
 layers = keras.layers
 T, F = 9, 3
 ATOL = 1e-5

@@ -1,5 +1,6 @@
 """LSTMExplorer: tabs by available data, one layer choice moving every tab."""
 
+import keras
 import numpy as np
 import pytest
 import traitlets
@@ -7,7 +8,6 @@ from _helpers import randomize_weights
 
 import lstm_widgets as lw
 
-keras = pytest.importorskip("keras")
 layers = keras.layers
 T, F = 10, 2
 

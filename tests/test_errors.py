@@ -1,12 +1,12 @@
 """Bad input is refused before any work, with a message naming what was expected."""
 
+import keras
 import numpy as np
 import pytest
 
 import lstm_widgets as lw
 from lstm_widgets.core import GateWeights
 
-keras = pytest.importorskip("keras")
 layers = keras.layers
 
 

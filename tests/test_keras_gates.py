@@ -1,12 +1,12 @@
 """Gate slices recompute every supported Keras layer's forward pass to 1e-5."""
 
+import keras
 import numpy as np
 import pytest
 from _helpers import randomize_weights
 
 import lstm_widgets as lw
 
-keras = pytest.importorskip("keras")
 layers = keras.layers
 
 T, F, H = 7, 3, 5

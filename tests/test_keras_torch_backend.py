@@ -10,11 +10,6 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
-
-pytest.importorskip("torch")
-pytest.importorskip("keras")
-
 SCRIPT = textwrap.dedent(
     """
     import json

@@ -2,13 +2,13 @@
 
 import numpy as np
 import pytest
+import tf_keras
 from _helpers import randomize_weights
 
 import lstm_widgets as lw
 from lstm_widgets.adapters import adapter_for
 from lstm_widgets.adapters import keras as keras_adapter
 
-tf_keras = pytest.importorskip("tf_keras")
 layers = tf_keras.layers
 
 T, F, H = 7, 3, 5

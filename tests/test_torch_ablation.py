@@ -1,12 +1,12 @@
 """Time-step ablation of PyTorch modules equals Captum's FeatureAblation."""
 
+import captum.attr as captum_attr
 import numpy as np
 import pytest
+import torch
 
 import lstm_widgets as lw
 
-torch = pytest.importorskip("torch")
-captum_attr = pytest.importorskip("captum.attr")
 nn = torch.nn
 
 T, F, H = 9, 3, 6

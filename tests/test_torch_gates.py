@@ -4,10 +4,10 @@ import itertools
 
 import numpy as np
 import pytest
+import torch
 
 import lstm_widgets as lw
 
-torch = pytest.importorskip("torch")
 nn = torch.nn
 from lstm_widgets.adapters import torch as torch_adapter  # noqa: E402
 

@@ -1,11 +1,10 @@
 """The widgets serve PyTorch modules and tf_keras models as they serve Keras 3 ones."""
 
 import numpy as np
-import pytest
+import torch
 
 import lstm_widgets as lw
 
-torch = pytest.importorskip("torch")
 nn = torch.nn
 
 T, F, H = 6, 3, 4
@@ -92,7 +91,8 @@ def test_ablation_explorer_on_a_module():
 
 
 def test_weight_explorer_renders_a_tf_keras_model():
-    tf_keras = pytest.importorskip("tf_keras")
+    import tf_keras
+
     model = tf_keras.Sequential([tf_keras.Input((T, F)), tf_keras.layers.GRU(H, reset_after=False)])
     w = lw.WeightExplorer(model)
     w.matrix = "U"

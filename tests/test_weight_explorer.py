@@ -3,6 +3,7 @@
 import re
 import sys
 
+import keras
 import numpy as np
 import pytest
 from _helpers import randomize_weights
@@ -12,7 +13,6 @@ from traitlets import TraitError
 import lstm_widgets as lw
 from lstm_widgets import WeightExplorer
 
-keras = pytest.importorskip("keras")
 layers = keras.layers
 
 T, F, H = 6, 3, 4
@@ -326,7 +326,8 @@ def test_widgets_module_never_imports_pyplot():
 
 
 def test_pytorch_modules_render_with_their_own_parameter_count():
-    torch = pytest.importorskip("torch")
+    import torch
+
     torch.manual_seed(0)
 
     class Net(torch.nn.Module):

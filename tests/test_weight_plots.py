@@ -3,6 +3,7 @@
 import io
 import sys
 
+import keras
 import numpy as np
 import pytest
 from _helpers import randomize_weights
@@ -313,7 +314,6 @@ def test_lesson_names_the_gate_time_steps_and_parameter_count(gw):
     assert "2 * " in weights_lesson(gw, bidirectional=True)
 
 
-keras = pytest.importorskip("keras")
 layers = keras.layers
 
 LAYERS = {
