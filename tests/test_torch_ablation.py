@@ -4,6 +4,7 @@ import captum.attr as captum_attr
 import numpy as np
 import pytest
 import torch
+from _helpers import randomize_module as randomize
 
 import lstm_widgets as lw
 
@@ -11,16 +12,6 @@ nn = torch.nn
 
 T, F, H = 9, 3, 6
 ATOL = 1e-5
-
-
-def randomize(module, seed=0, scale=0.5):
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in module.parameters():
-            value = torch.randn(p.shape, generator=gen, dtype=p.dtype) * scale
-            value[value == 0] = 0.1
-            p.copy_(value)
-    return module
 
 
 def _x(seed=0, n=40):

@@ -5,25 +5,15 @@ import itertools
 import numpy as np
 import pytest
 import torch
+from _helpers import randomize_module as randomize
 
 import lstm_widgets as lw
+from lstm_widgets.adapters import torch as torch_adapter
 
 nn = torch.nn
-from lstm_widgets.adapters import torch as torch_adapter  # noqa: E402
 
 T, F, H = 7, 3, 5
 ATOL = 1e-5
-
-
-def randomize(module, seed=0, scale=0.5):
-    """Give every parameter (biases too) random non-zero values."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in module.parameters():
-            value = torch.randn(p.shape, generator=gen, dtype=p.dtype) * scale
-            value[value == 0] = 0.1
-            p.copy_(value)
-    return module
 
 
 def _x(seed=0, n=4, t=T, f=F):

@@ -2,22 +2,13 @@
 
 import numpy as np
 import torch
+from _helpers import randomize_module as randomize
 
 import lstm_widgets as lw
 
 nn = torch.nn
 
 T, F, H = 6, 3, 4
-
-
-def randomize(module, seed=0, scale=0.5):
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in module.parameters():
-            value = torch.randn(p.shape, generator=gen, dtype=p.dtype) * scale
-            value[value == 0] = 0.1
-            p.copy_(value)
-    return module
 
 
 class Forecaster(nn.Module):
