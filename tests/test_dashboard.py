@@ -78,3 +78,18 @@ def test_ablation_result_is_drawn_beside_the_memory(model, data):
     assert w.memory.ablation is result
     xs = np.asarray(w.memory._display.ablation_line_.get_xdata())
     np.testing.assert_array_equal(xs, np.arange(1, T + 1))
+
+
+def test_a_saved_keras_file_works_everywhere(model, data, tmp_path):
+    X, y = data
+    path = tmp_path / "forecaster.keras"
+    model.save(path)
+    w = lw.LSTMExplorer(str(path), X, y)
+    w.layer = "gru"
+    for view in (w.weights, w.activations, w.memory):
+        assert view.error.value == ""
+    result = w.ablation.run()
+    expected = lw.ablate_timesteps(model, X, progress=False)
+    np.testing.assert_allclose(result.importance, expected.importance, atol=1e-5)
+    trace = lw.gate_activations(str(path), X, layer="lstm")
+    np.testing.assert_allclose(trace.h, lw.gate_activations(model, X, layer="lstm").h, atol=1e-6)

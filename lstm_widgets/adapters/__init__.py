@@ -3,6 +3,20 @@
 Frameworks are imported lazily, only when a model of theirs is passed in.
 """
 
-from ._dispatch import adapter_for, gate_weights, pick_layer, recurrent_layers, resolve_layer
+from ._dispatch import (
+    adapter_for,
+    as_model,
+    gate_weights,
+    pick_layer,
+    recurrent_layers,
+    resolve_layer,
+)
 
-__all__ = ["adapter_for", "gate_weights", "pick_layer", "recurrent_layers", "resolve_layer"]
+__all__ = [
+    "adapter_for",
+    "as_model",
+    "gate_weights",
+    "pick_layer",
+    "recurrent_layers",
+    "resolve_layer",
+]

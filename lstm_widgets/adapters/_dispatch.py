@@ -29,7 +29,12 @@ def _is_torch(obj: Any) -> bool:
     return any(cls.__module__.split(".")[0] == "torch" for cls in type(obj).__mro__)
 
 
-def _load_if_path(model: Any) -> Any:
+def as_model(model: Any) -> Any:
+    """Return ``model``, or the model a ``.keras`` path holds (loaded once, in safe mode).
+
+    Entry points call this first, so a path is read once and every later step sees the
+    same model object.
+    """
     from . import keras as keras_adapter
 
     if isinstance(model, (str, os.PathLike)):
@@ -67,7 +72,7 @@ def recurrent_layers(model: Any) -> list[RecurrentLayer]:
     >>> [(l.name, l.kind, l.units) for l in recurrent_layers(model)]  # doctest: +SKIP
     [('lstm', 'LSTM', 8)]
     """
-    model = _load_if_path(model)
+    model = as_model(model)
     adapter = adapter_for(model)
     layers = adapter.find_recurrent_layers(model)
     if not layers:
@@ -139,6 +144,6 @@ def gate_weights(model: Any, layer: int | str | RecurrentLayer | None = None) ->
     >>> gw["forget"].W.shape  # (input_dim, units)  # doctest: +SKIP
     (3, 8)
     """
-    model = _load_if_path(model)
+    model = as_model(model)
     entry = resolve_layer(model, layer)
     return adapter_for(model).read_gate_weights(entry)

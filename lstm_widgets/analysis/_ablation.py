@@ -446,7 +446,10 @@ class _Runner:
 
     @classmethod
     def for_model(cls, model: Any) -> _Runner:
-        from ..adapters import adapter_for
+        from ..adapters import adapter_for, as_model
+
+        if not callable(model):
+            model = as_model(model)  # a .keras path, read once
 
         try:
             adapter = adapter_for(model)

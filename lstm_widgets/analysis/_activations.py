@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..adapters import adapter_for, resolve_layer
+from ..adapters import adapter_for, as_model, resolve_layer
 from ..core import RecurrentLayer, Trace, run_recurrence
 from ._inputs import check_model_input
 
@@ -28,6 +28,7 @@ def layer_inputs(model: Any, X: Any, layer: int | str | RecurrentLayer | None = 
     entry : RecurrentLayer
     inputs : ndarray of shape (N, T, entry.input_dim)
     """
+    model = as_model(model)
     adapter = adapter_for(model)
     entry = resolve_layer(model, layer)
     X = check_model_input(X, adapter.input_shape(model))
@@ -69,6 +70,7 @@ def gate_activations(model: Any, X: Any, layer: int | str | RecurrentLayer | Non
     >>> trace = gate_activations(model, X, layer=0)  # doctest: +SKIP
     >>> trace.gates["f"].mean(axis=(0, 2))  # average forget gate at each step  # doctest: +SKIP
     """
+    model = as_model(model)
     entry, inputs = layer_inputs(model, X, layer)
     gw = adapter_for(model).read_gate_weights(entry)
     return run_recurrence(gw, inputs)

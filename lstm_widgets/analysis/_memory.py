@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..adapters import resolve_layer
+from ..adapters import as_model, resolve_layer
 from ..core import RecurrentLayer, Trace
 from ._activations import gate_activations
 
@@ -130,6 +130,7 @@ def memory_retention(
         if isinstance(max_samples, bool) or not isinstance(max_samples, int) or max_samples < 1:
             raise ValueError(f"Expected max_samples >= 1 or None, received {max_samples!r}.")
         X = np.asarray(X)[:max_samples]
+    model = as_model(model)
     entry = resolve_layer(model, layer)
     if entry.kind != "LSTM":
         raise ValueError(

@@ -10,6 +10,7 @@ import ipywidgets as ipw
 import numpy as np
 import traitlets as tl
 
+from ..adapters import as_model
 from ..analysis import Ablation, ablate_timesteps
 from ..analysis._ablation import model_output_shape
 from ..analysis._baselines import BASELINES
@@ -85,7 +86,7 @@ class AblationExplorer(FigureView):
         batch_size: int | None = None,
         **kwargs: Any,
     ) -> None:
-        self._model = model
+        self._model = as_model(model)
         self._X = np.array(X, copy=True)
         if self._X.ndim != 3:
             raise ValueError(

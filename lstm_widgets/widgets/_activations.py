@@ -9,7 +9,7 @@ import ipywidgets as ipw
 import numpy as np
 import traitlets as tl
 
-from ..adapters import adapter_for, recurrent_layers
+from ..adapters import adapter_for, as_model, recurrent_layers
 from ..analysis import memory_retention
 from ..analysis._activations import layer_inputs
 from ..analysis._memory import MemoryRetention
@@ -53,8 +53,8 @@ class GateActivationExplorer(FigureView):
     def __init__(
         self, model: Any, X: Any, feature_names: Sequence[str] | None = None, **kwargs
     ) -> None:
-        self._model = model
-        self._entries = {e.name: e for e in recurrent_layers(model)}
+        self._model = as_model(model)
+        self._entries = {e.name: e for e in recurrent_layers(self._model)}
         self._X = np.array(X, copy=True)  # our own copy: the caller may keep editing theirs
         if self._X.ndim != 3:
             raise ValueError(f"Expected X of shape (N, T, F), received {self._X.shape}.")
@@ -217,8 +217,8 @@ class MemoryView(FigureView):
     ablation = tl.Any(None, allow_none=True, help="An Ablation result drawn beside the memory.")
 
     def __init__(self, model: Any, X: Any, *, max_samples: int = 512, **kwargs) -> None:
-        self._model = model
-        self._entries = {e.name: e for e in recurrent_layers(model)}
+        self._model = as_model(model)
+        self._entries = {e.name: e for e in recurrent_layers(self._model)}
         self._X = np.array(X, copy=True)[:max_samples]
         self._results: dict[str, MemoryRetention] = {}
         self._display: MemoryRetentionDisplay | None = None

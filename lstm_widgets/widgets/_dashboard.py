@@ -8,7 +8,7 @@ from typing import Any
 import ipywidgets as ipw
 import traitlets as tl
 
-from ..adapters import recurrent_layers
+from ..adapters import as_model, recurrent_layers
 from ._ablation import AblationExplorer
 from ._activations import GateActivationExplorer, MemoryView
 from ._common import check_layer_choice, layer_names
@@ -56,6 +56,7 @@ class LSTMExplorer(ipw.VBox):
     ) -> None:
         if y is not None and X is None:
             raise ValueError("Expected X together with y; received y without X.")
+        model = as_model(model)  # a .keras path is read once, for every tab
         entries = {e.name: e for e in recurrent_layers(model)}
         self._entries = entries
         super().__init__(**kwargs)
