@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import struct
-import zlib
-
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
+
+from ._png import PngEncoder, encode_png
 
 
 def new_figure(figsize: tuple[float, float] = (7.0, 4.0), dpi: int = 100) -> Figure:
@@ -68,34 +67,6 @@ class ShowsAsPNG:
         return None if figure is None else render_png(figure)
 
 
-def encode_png(rgba: np.ndarray, *, compress_level: int = 1) -> bytes:
-    """Encode an (H, W, 4) RGBA buffer as an RGB PNG.
-
-    Writes the PNG directly: unfiltered scanlines through zlib at a low level. For figure
-    pixels (large flat areas) that is about three times faster than Pillow's adaptive
-    filtering, with files of about the same size.
-    """
-    rgba = np.asarray(rgba)
-    height, width = rgba.shape[:2]
-    rows = np.empty((height, 1 + 3 * width), dtype=np.uint8)
-    rows[:, 0] = 0  # filter type "None" for every scanline
-    rows[:, 1:].reshape(height, width, 3)[...] = rgba[..., :3]
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
-    return b"".join(
-        [
-            b"\x89PNG\r\n\x1a\n",
-            _png_chunk(b"IHDR", header),
-            _png_chunk(b"IDAT", zlib.compress(rows.tobytes(), compress_level)),
-            _png_chunk(b"IEND", b""),
-        ]
-    )
-
-
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    crc = zlib.crc32(kind + data) & 0xFFFFFFFF
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
-
-
 class BlitRenderer:
     """Render a figure to PNG, redrawing only its changing artists when nothing else moved.
 
@@ -116,6 +87,7 @@ class BlitRenderer:
         self._snapshots: list[tuple[object, object]] = []  # (layer key, canvas after layer)
         self._stamps: dict[tuple[int, object], object] = {}  # (artist, content) -> pixels
         self._layout = figure.get_layout_engine()
+        self._encoder = PngEncoder()
         self.full_draws = 0
 
     def invalidate(self, *, relayout: bool = False) -> None:
@@ -163,7 +135,7 @@ class BlitRenderer:
             canvas.restore_region(self._snapshots[len(layers) - 1][1])
         for artist, content in stamps:
             self._stamp(canvas, artist, content)
-        return encode_png(canvas.buffer_rgba())
+        return self._encoder.encode(canvas.buffer_rgba())
 
     def _stamp(self, canvas, artist, content) -> None:
         cache_key = (id(artist), content)

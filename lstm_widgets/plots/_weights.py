@@ -17,8 +17,9 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.transforms import Bbox, blended_transform_factory
 
 from ..core import GATE_LONG_NAMES, GateWeights, resolve_gate
-from ._figure import ShowsAsPNG, axes_or_new, downsample, encode_png, render_png
+from ._figure import ShowsAsPNG, axes_or_new, downsample, render_png
 from ._labels import check_feature_names
+from ._png import PngEncoder
 
 SCALES: tuple[str, ...] = ("view", "shared")
 """Colour-scale modes: ``"view"`` fits the matrix on show; ``"shared"`` is one scale for all
@@ -261,6 +262,7 @@ class WeightHeatmapDisplay(ShowsAsPNG):
         self._backgrounds: OrderedDict[tuple, Any] = OrderedDict()
         self._regions: OrderedDict[tuple, Any] = OrderedDict()
         self._bg_renderer = None
+        self._png_encoder: PngEncoder | None = None
         self._token = 0
         self._next_token = 0
         self._sources: dict[tuple, tuple[int, GateWeights]] = {}
@@ -779,7 +781,7 @@ class WeightHeatmapDisplay(ShowsAsPNG):
         fixed = engine is None or type(engine).__name__ == "PlaceHolderLayoutEngine"
         if not (blit and fixed):
             canvas.draw()
-            return _encode_png(canvas.get_renderer(), compress_level)
+            return self._encode(canvas.get_renderer(), compress_level)
         renderer = canvas.get_renderer()
         if renderer is not self._bg_renderer:
             self.clear_render_cache()
@@ -830,16 +832,19 @@ class WeightHeatmapDisplay(ShowsAsPNG):
                 self._regions[content] = (canvas.copy_from_bbox(snapped), snapped)
                 _trim(self._regions, 96)
             taken.append(extent if extent is not None else fig.bbox)
-        return _encode_png(renderer, compress_level)
+        return self._encode(renderer, compress_level)
+
+    def _encode(self, renderer, compress_level: int) -> bytes:
+        """PNG of the renderer's pixels; only bands changed since the last frame recompress."""
+        encoder = self._png_encoder
+        if encoder is None or encoder.compress_level != compress_level:
+            encoder = self._png_encoder = PngEncoder(compress_level=compress_level)
+        return encoder.encode(renderer.buffer_rgba())
 
 
 def _trim(cache: OrderedDict, size: int) -> None:
     while len(cache) > size:
         cache.popitem(last=False)
-
-
-def _encode_png(renderer, compress_level: int) -> bytes:
-    return encode_png(renderer.buffer_rgba(), compress_level=compress_level)
 
 
 def fixed_weight_axes(
