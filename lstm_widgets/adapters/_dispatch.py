@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from types import ModuleType
 from typing import Any
 
 from ..core import GateWeights, RecurrentLayer
+from ._loading import is_model_path, load_path
 
 
 def adapter_for(model: Any) -> ModuleType:
@@ -20,7 +20,7 @@ def adapter_for(model: Any) -> ModuleType:
 
         return torch_adapter
     raise TypeError(
-        "Expected a Keras model or layer, a torch.nn.Module, or a path to a .keras file; "
+        "Expected a Keras model or layer, a torch.nn.Module, or a path to a .keras or .h5 file; "
         f"received {type(model).__name__}."
     )
 
@@ -30,19 +30,13 @@ def _is_torch(obj: Any) -> bool:
 
 
 def as_model(model: Any) -> Any:
-    """Return ``model``, or the model a ``.keras`` path holds (loaded once, in safe mode).
+    """Return ``model``, or the model a ``.keras`` / ``.h5`` path holds (checked, safe mode).
 
     Entry points call this first, so a path is read once and every later step sees the
-    same model object.
+    same model object. See :func:`lstm_widgets.adapters._loading.load_path` for the checks.
     """
-    from . import keras as keras_adapter
-
-    if isinstance(model, (str, os.PathLike)):
-        if not keras_adapter.is_saved_model_path(model):
-            raise ValueError(
-                f"Expected a model or a path ending in '.keras', received {os.fspath(model)!r}."
-            )
-        return keras_adapter.load(model)
+    if is_model_path(model):
+        return load_path(model)
     return model
 
 
@@ -52,8 +46,8 @@ def recurrent_layers(model: Any) -> list[RecurrentLayer]:
     Parameters
     ----------
     model : keras.Model, keras.layers.Layer, torch.nn.Module or path
-        A built model, a single recurrent layer, or a path to a saved ``.keras`` file
-        (loaded with Keras' safe mode on). Nested models are searched.
+        A built model, a single recurrent layer, or a path to a saved ``.keras`` or ``.h5``
+        file (checked, then loaded in safe mode; README "Safety"). Nested models are searched.
 
     Returns
     -------

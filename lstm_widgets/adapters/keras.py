@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import os
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -55,20 +54,6 @@ def _ops_for(obj: Any) -> Any:
         convert_to_tensor=tf.convert_to_tensor,
         concatenate=lambda values, axis=0: tf.concat(values, axis=axis),
     )
-
-
-def is_saved_model_path(obj: Any) -> bool:
-    """Return whether ``obj`` is a path to a ``.keras`` file."""
-    return isinstance(obj, (str, os.PathLike)) and os.fspath(obj).endswith(".keras")
-
-
-def load(path: str | os.PathLike) -> Any:
-    """Load a ``.keras`` file with Keras' safe mode on."""
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise ValueError(f"Expected a path to an existing .keras file, received {path!r}.")
-    keras = require("keras", purpose="Loading a .keras file")
-    return keras.saving.load_model(path, safe_mode=True, compile=False)
 
 
 def _to_numpy(value: Any) -> np.ndarray:
