@@ -327,14 +327,16 @@ def test_a_crafted_keras_config_is_refused(tmp_path, case):
         lw.recurrent_layers(str(path))
 
 
-def test_a_keras2_file_with_an_unknown_layer_class_is_refused(tmp_path):
+@pytest.mark.parametrize("class_name", ["MyGRU", "__class__"])
+def test_a_keras2_file_with_an_unknown_layer_class_is_refused(tmp_path, class_name):
     _, path = _saved(tmp_path, _tf_keras_model, "model.h5")
     with h5py.File(path, "r+") as h5:
         config = json.loads(h5.attrs["model_config"])
         (gru,) = [c for c in config["config"]["layers"] if c["config"]["name"] == "gru"]
-        gru["class_name"] = "MyGRU"
+        gru["class_name"] = class_name
         h5.attrs["model_config"] = json.dumps(config)
-    with pytest.raises(ValueError, match=r"layer 'gru' \(MyGRU\) is not one of Keras' own"):
+    pattern = rf"layer 'gru' \({class_name}\) is not one of Keras' own layers"
+    with pytest.raises(ValueError, match=pattern):
         lw.recurrent_layers(str(path))
 
 

@@ -14,7 +14,7 @@ import json
 import os
 import stat
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,7 +126,7 @@ def _kind(mode: int) -> str:
 
 def _sniff(path: str) -> str:
     """Return ``"zip"`` or ``"hdf5"`` from the file's first bytes, checking it is a regular file."""
-    if not path.lower().endswith(SUFFIXES):
+    if not path.endswith(SUFFIXES):  # as Keras dispatches: by exact suffix
         raise ValueError(
             f"Expected a model or a path ending in '.keras', '.h5' or '.hdf5', received {path!r}."
         )
@@ -151,7 +151,7 @@ def _sniff(path: str) -> str:
         raise _bad_file(path, "the file is empty", "It was probably not written completely.")
     container = "zip" if head.startswith(_ZIP_MAGIC) else None
     container = "hdf5" if head.startswith(_HDF5_MAGIC) else container
-    wants = "hdf5" if path.lower().endswith((".h5", ".hdf5")) else "zip"
+    wants = "hdf5" if path.endswith((".h5", ".hdf5")) else "zip"
     if container != wants:
         raise _bad_file(path, _mismatch(path, head, container), _mismatch_todo(container))
     return container
@@ -306,7 +306,7 @@ def _refuse_links(group: Any, path: str) -> None:
 # Scanning the config
 
 
-def scan_config(config: dict, *, is_layer_class: Any, source: str) -> None:
+def scan_config(config: dict, *, is_layer_class: Callable[[str], bool], source: str) -> None:
     """Raise ``ValueError`` for the first part of ``config`` that would run code not in Keras.
 
     Refused: Lambda-like layers (:data:`_CODE_LAYERS`) and marshalled functions anywhere;
@@ -347,7 +347,7 @@ def _walk(node: Any, is_layer: bool) -> Iterator[tuple[dict, bool]]:
             yield from _walk(value, False)
 
 
-def _problem(node: dict, is_layer: bool, is_layer_class: Any) -> str | None:
+def _problem(node: dict, is_layer: bool, is_layer_class: Callable[[str], bool]) -> str | None:
     class_name = node.get("class_name")
     inner = node.get("config")
     name = inner.get("name") if isinstance(inner, dict) else None
@@ -390,11 +390,17 @@ def _framework_module(saved: _SavedModel) -> Any:
     return require("keras", purpose="Loading a model file")
 
 
-def _layer_namespace(framework: Any):
+def _layer_namespace(framework: Any) -> Callable[[str], bool]:
+    """Return a test for "``class_name`` is a layer class the framework itself exports"."""
     layers = framework.layers
 
     def is_layer_class(class_name: str) -> bool:
-        return class_name in _MODEL_CLASSES or isinstance(getattr(layers, class_name, None), type)
+        if class_name in _MODEL_CLASSES:
+            return True
+        if not class_name.isidentifier() or class_name.startswith("_"):
+            return False
+        found = getattr(layers, class_name, None)
+        return isinstance(found, type) and issubclass(found, layers.Layer)
 
     return is_layer_class
 
