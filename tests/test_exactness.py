@@ -412,3 +412,11 @@ def test_one_column_and_flat_targets_are_the_same(small_model):
     flat = lw.ablate_timesteps(one, X, y, metric="mse", progress=False)
     column = lw.ablate_timesteps(one, X, y[:, None], metric="mse", progress=False)
     np.testing.assert_allclose(flat.importance, column.importance, atol=1e-12)
+
+
+def test_the_explorer_shows_which_path_ran_and_why(small_model):
+    explorer = lw.AblationExplorer(small_model, _x6())
+    result = explorer.run()
+    assert result.method == "stepwise" and result.method_reason
+    assert result.method in explorer.status.value
+    assert result.method_reason in explorer.status.value

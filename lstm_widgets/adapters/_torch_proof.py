@@ -132,7 +132,7 @@ def _is_in_place(node: Any) -> bool:
     if node.op == "call_method":
         return name.endswith("_") and not name.startswith("_")
     if node.op == "call_function":
-        return name.endswith("_") and not name.startswith("_") or name in (
+        return (name.endswith("_") and not name.startswith("_")) or name in (
             "setitem", "iadd", "isub", "imul", "itruediv", "ifloordiv", "ipow", "imod",
             "iand", "ior", "ixor", "ilshift", "irshift", "imatmul",
         )  # fmt: skip
@@ -140,8 +140,10 @@ def _is_in_place(node: Any) -> bool:
 
 
 class _Walker:
-    """Classify every node of the traced forward; raise :class:`_NotProvable` on the first
-    one outside the accepted pattern."""
+    """Classify every node of the traced forward.
+
+    Raises :class:`_NotProvable` on the first node outside the accepted pattern.
+    """
 
     def __init__(self, model: Any, graph: Any) -> None:
         self.model = model
@@ -291,7 +293,7 @@ def _n_features(stages: list) -> int | None:
 
 
 def _head_module(model: Any, graph: Any, kind: dict, last: Any) -> Any:
-    """A GraphModule computing the output from the last step (its only input)."""
+    """Return a GraphModule computing the output from the last step (its only input)."""
     fx = _torch().fx
     head = fx.Graph()
     env = {last: head.placeholder("h")}

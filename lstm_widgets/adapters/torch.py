@@ -331,7 +331,7 @@ class _InferenceMode:
 
 
 def _as_tensor(x: Any, dtype: Any, device: Any) -> Any:
-    """A new tensor holding ``x``: never the caller's memory (a module may write into it)."""
+    """Return a new tensor holding ``x``, never the caller's memory (modules may write it)."""
     torch = _torch()
     if isinstance(x, torch.Tensor):
         return x.detach().to(device=device, dtype=dtype, copy=True)
@@ -613,8 +613,9 @@ class TorchStepper:
     ``blocks`` are the same stack for whole sequences: ``("rnn", module, first, n_layers)``
     with ``module`` a batch-first copy of a recurrent module whose layers own state entries
     ``first .. first + n_layers - 1``, or ``("layer", module)``. ``head`` maps the last
-    recurrent layer's final hidden state to the output (the rest of the traced forward). A concrete state is a list (one
-    entry per cell) of tuples of tensors ``(h,)`` or ``(h, c)``.
+    recurrent layer's final hidden state to the output (the rest of the traced forward).
+    A concrete state is a list (one entry per cell) of tuples of tensors ``(h,)`` or
+    ``(h, c)``.
 
     :meth:`spawn_step` records instead of computing: each ablated copy then runs from its
     step on through PyTorch's whole-sequence kernels, started from the clean state there,
