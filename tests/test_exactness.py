@@ -5,6 +5,8 @@ or a forward the step-by-step path cannot follow; every result is compared with 
 loop that ablates each step and runs the model itself.
 """
 
+import html
+
 import keras
 import numpy as np
 import pytest
@@ -419,4 +421,4 @@ def test_the_explorer_shows_which_path_ran_and_why(small_model):
     result = explorer.run()
     assert result.method == "stepwise" and result.method_reason
     assert result.method in explorer.status.value
-    assert result.method_reason in explorer.status.value
+    assert html.escape(result.method_reason) in explorer.status.value
