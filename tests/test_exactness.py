@@ -243,7 +243,19 @@ def _keras_named_like_dense():
     return keras.Sequential([keras.Input((T, F)), Dense(), layers.LSTM(H), layers.Dense(1)])
 
 
+def _keras_lambda_window():
+    window = layers.Lambda(lambda x: x[:, -WINDOW:])
+    return keras.Sequential([keras.Input((T, F)), window, layers.LSTM(H), layers.Dense(1)])
+
+
+def _keras_cropping():
+    crop = layers.Cropping1D((T - WINDOW, 0))
+    return keras.Sequential([keras.Input((T, F)), crop, layers.GRU(H), layers.Dense(1)])
+
+
 KERAS_UNPROVABLE = {
+    "lambda_window": _keras_lambda_window,
+    "cropping": _keras_cropping,
     "subclassed_lstm": _keras_window_lstm,
     "subclassed_sequential": _keras_window_sequential,
     "custom_layer_named_dense": _keras_named_like_dense,
