@@ -177,7 +177,27 @@ class FinalHidden(nn.Module):
         return self.head(h[-1])
 
 
-PROVABLE = {"last_step": LastStep, "stacked": Stacked, "final_hidden": FinalHidden}
+class ProjectNormalise(nn.Module):
+    """A per-step projection before the recurrence, a norm after it, then the last step."""
+
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(F, 4)
+        self.gru = nn.GRU(4, H, batch_first=True)
+        self.norm = nn.LayerNorm(H)
+        self.head = nn.Linear(H, 1)
+
+    def forward(self, x):
+        out = self.norm(self.gru(self.proj(x))[0])
+        return self.head(out[:, -1])
+
+
+PROVABLE = {
+    "last_step": LastStep,
+    "stacked": Stacked,
+    "final_hidden": FinalHidden,
+    "project_normalise": ProjectNormalise,
+}
 
 
 @pytest.mark.parametrize("name", sorted(PROVABLE))

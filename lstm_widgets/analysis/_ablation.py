@@ -209,16 +209,22 @@ def ablate_timesteps(
     GRU and SimpleRNN layers, per-step Dense/Dropout/normalisation between them, any head
     after the last one) the clean prefix runs once and each ablated copy runs only from its
     step on, all copies advanced together: about half the cell steps of re-running whole
-    sequences, and far fewer with ``max_lag``. Other models are evaluated as black boxes,
-    many ablated copies per call. Both ways agree to float32 rounding.
+    sequences, and far fewer with ``max_lag``. That path is taken only where the model is
+    proven to be such a stack (a Keras chain of Keras' own layers; a PyTorch ``forward``
+    whose ``torch.fx`` graph reads the input only through recurrent and per-step modules
+    and the output only from the last step). Other models (a window sliced or values
+    clipped in ``forward``, custom ``call``, ...) are evaluated as black boxes, many
+    ablated copies per call. Both ways agree to float32 rounding; the result's ``method``
+    and ``method_reason`` say which ran and why.
 
     Parameters
     ----------
-    model : keras.Model or callable
-        A Keras 3 model (any backend) taking (n, T, F) and returning one array, or any
-        callable mapping an (n, T, F) numpy array to an array whose first axis is n.
-    X : array-like of shape (N, T, F)
-        Input sequences. Not modified.
+    model : keras.Model, torch.nn.Module or callable
+        A Keras 3 model (any backend) or PyTorch module taking (n, T, F) and returning one
+        array, or any callable mapping an (n, T, F) numpy array to an array whose first
+        axis is n. Calls on one model from several threads run one after another.
+    X : array-like or tensor of shape (N, T, F)
+        Input sequences. Not modified (models read copies).
     y : array-like of shape (N, ...), optional
         Targets, needed by the loss metrics: the model output's shape, or the scored
         output's shape when ``output`` is given.
@@ -264,8 +270,11 @@ def ablate_timesteps(
     ValueError
         Before any work, for: ``X`` not 3-D, of another length or feature count than the
         model takes, or holding NaN; an unknown baseline or metric; a loss metric without
-        ``y``; ``y`` of the wrong length or shape; an ``output`` index out of range; a bad
-        ``max_lag`` or ``batch_size``; a model with stateful recurrent layers.
+        ``y``; ``y`` of the wrong length or shape (only (N,) and (N, 1) are interchangeable;
+        axes are never reordered) or holding None, NaN or infinity; an ``output`` index out
+        of range; a bad ``max_lag`` or ``batch_size``; a model with stateful recurrent
+        layers. During the work, as soon as the model returns NaN or infinity, or the
+        metric does, naming the ablated step.
     TypeError
         If ``model`` is neither a Keras model nor a callable.
 
