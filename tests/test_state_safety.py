@@ -126,7 +126,12 @@ def _stateful():
 
 
 def _states(model):
-    return [np.array(s) for lay in model.layers if hasattr(lay, "states") for s in lay.states]
+    return [
+        keras.ops.convert_to_numpy(s).copy()
+        for lay in model.layers
+        if hasattr(lay, "states")
+        for s in lay.states
+    ]
 
 
 @pytest.mark.parametrize("call", ["gate_activations", "memory_retention"])
