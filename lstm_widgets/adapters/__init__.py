@@ -11,11 +11,13 @@ from ._dispatch import (
     recurrent_layers,
     resolve_layer,
 )
+from ._locks import model_lock
 
 __all__ = [
     "adapter_for",
     "as_model",
     "gate_weights",
+    "model_lock",
     "pick_layer",
     "recurrent_layers",
     "resolve_layer",

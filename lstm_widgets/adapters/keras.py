@@ -614,70 +614,103 @@ _STEPPER_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def causal_stepper(model: Any) -> KerasStepper | None:
     """Return a :class:`KerasStepper` if the model is a causal stack, else ``None``.
 
-    A causal stack is a chain: forward, stateless recurrent layers (all but the last
-    returning sequences), per-step layers between them (Dense, Dropout, normalisation over
-    the feature axis, activation), then any layers acting on the last hidden state.
+    See :func:`stepper_and_reason`.
+    """
+    return stepper_and_reason(model)[0]
+
+
+def stepper_and_reason(model: Any) -> tuple[KerasStepper | None, str]:
+    """Return ``(stepper, reason)``: a :class:`KerasStepper` only where it is proven exact.
+
+    A causal stack is a ``Sequential`` or functional chain (each layer feeding only the
+    next, no overridden ``call`` on the model) of Keras' own layer classes: forward,
+    stateless recurrent layers (all but the last returning sequences), per-step layers
+    between them (Dense, Dropout, normalisation over the feature axis, activation), then
+    any layers acting on the last hidden state. Subclassed models or layers with a custom
+    ``call``, ``Lambda`` and other layers that may touch the time axis give ``None``.
     Steppers are cached per model, so their compiled graphs are traced only once.
+    ``reason`` says in a few words why.
     """
     return _cached(_STEPPER_CACHE, model, lambda: _build_stepper(model))
 
 
-def _build_stepper(model: Any) -> KerasStepper | None:
-    layers = _chain(model)
+def _build_stepper(model: Any) -> tuple[KerasStepper | None, str]:
+    layers, why = _chain(model)
     if layers is None:
-        return None
+        return None, why
     rnn_positions = [i for i, lay in enumerate(layers) if _is_rnn(lay)]
     if not rnn_positions:
-        return None
+        return None, "no recurrent layer in the chain"
     last = rnn_positions[-1]
     stages = []
     for i, lay in enumerate(layers[: last + 1]):
         if _is_rnn(lay):
-            if (
-                type(lay.cell).__name__ not in _CELL_KINDS
-                or lay.go_backwards
-                or getattr(lay, "stateful", False)
-                or bool(lay.return_sequences) != (i != last)
-                or getattr(lay, "return_state", False)
-            ):
-                return None
+            why = _not_steppable(lay, returns_sequences=i != last)
+            if why:
+                return None, why
             stages.append(("cell", lay.cell))
-        elif type(lay).__name__ == "TimeDistributed" and _acts_per_step(lay.layer):
+        elif type(lay).__name__ == "TimeDistributed" and _own(lay) and _acts_per_step(lay.layer):
             stages.append(("layer", lay.layer))
         elif _acts_per_step(lay):
             stages.append(("layer", lay))
         else:
-            return None
+            return None, f"layer {lay.name!r} ({type(lay).__name__}) is not known to act per step"
     head = layers[last + 1 :]
     if any(_is_rnn(h) or _is_bidirectional(h) or _is_container(h) for h in head):
-        return None
-    return KerasStepper(stages=stages, head=head, ops=_ops_for(model), backend=_backend_name(model))
+        return None, "a recurrent layer or a nested model after the last recurrent layer"
+    stepper = KerasStepper(
+        stages=stages, head=head, ops=_ops_for(model), backend=_backend_name(model)
+    )
+    names = [type(lay).__name__ for lay in layers[: last + 1]]
+    return stepper, f"proven causal chain ({' -> '.join([*names, 'head'])})"
+
+
+def _not_steppable(rnn: Any, returns_sequences: bool) -> str:
+    """Why a recurrent layer cannot be replayed cell by cell ("" if it can)."""
+    if not (_own(rnn) and _own(rnn.cell)) or type(rnn.cell).__name__ not in _CELL_KINDS:
+        return f"layer {rnn.name!r} has its own call (a subclass) or an unsupported cell"
+    if rnn.go_backwards or getattr(rnn, "stateful", False) or getattr(rnn, "time_major", False):
+        return f"layer {rnn.name!r} runs backwards, is stateful or time-major"
+    if bool(rnn.return_sequences) != returns_sequences or getattr(rnn, "return_state", False):
+        return f"layer {rnn.name!r} returns sequences or states where the chain cannot"
+    return ""
+
+
+def _own(obj: Any) -> bool:
+    """Whether ``obj`` runs Keras' own code: ``call`` and ``__call__`` come from Keras."""
+    for method in ("call", "__call__"):
+        owner = next((k for k in type(obj).__mro__ if method in vars(k)), None)
+        if owner is not None and owner.__module__.split(".")[0] not in ("keras", "tf_keras"):
+            return False
+    return True
 
 
 def _acts_per_step(layer: Any) -> bool:
     """Whether ``layer`` maps each time step on its own (normalisation only over features)."""
-    if type(layer).__name__ not in _PER_STEP:
+    if type(layer).__name__ not in _PER_STEP or not _own(layer):
         return False
     axis = getattr(layer, "axis", -1)
     axes = list(axis) if isinstance(axis, (list, tuple)) else [axis]
     return all(a == -1 for a in axes)
 
 
-def _chain(model: Any) -> list | None:
-    """Return the model's layers if each one feeds only the next, else ``None``."""
+def _chain(model: Any) -> tuple[list | None, str]:
+    """Return ``(layers, "")`` if each layer feeds only the next, else ``(None, why not)``."""
+    if not _own(model):
+        return None, f"{type(model).__name__} overrides call (a subclassed model or layer)"
     if not hasattr(model, "layers"):
-        return [model] if _is_rnn(model) else None
+        return ([model], "") if _is_rnn(model) else (None, "not a recurrent stack")
     layers = [lay for lay in model.layers if type(lay).__name__ != "InputLayer"]
     if type(model).__name__ == "Sequential":
-        return layers
+        return layers, ""
     try:
         for prev, lay in itertools.pairwise(layers):
             if lay.input is not prev.output:
-                return None
+                return None, f"layer {lay.name!r} does not read only the layer before it"
         if layers and (
             layers[0].input is not model.inputs[0] or layers[-1].output is not model.outputs[0]
         ):
-            return None
+            return None, "the model's input or output is not the chain's"
     except (AttributeError, ValueError, IndexError):
-        return None
-    return layers
+        return None, "the layers do not form a single chain"
+    return layers, ""

@@ -14,6 +14,8 @@ in the order i, f, g, o (LSTM) and r, z, n (GRU). The canonical layout transpose
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..core import GateWeights, RecurrentLayer, require
+from ._torch_proof import TRACE_LOCK, Stack, prove_stack
 
 _SUPPORTED = "nn.LSTM (without proj_size), nn.GRU and nn.RNN (tanh or relu)"
 _TORCH_KIND = {"LSTM": "LSTM", "GRU": "GRU", "RNN": "SimpleRNN"}
@@ -254,12 +257,31 @@ def count_params(layer: RecurrentLayer) -> int:
 def input_shape(model: Any) -> tuple[int | None, int | None]:
     """Return the (T, F) a module expects; ``None`` where it is not known.
 
-    Only a bare recurrent module declares its features (``input_size``); PyTorch modules
-    never fix the sequence length.
+    A bare recurrent module declares its features (``input_size``); so does a module whose
+    forward is proven to feed its input straight into a recurrent or per-step module (see
+    :func:`causal_stepper`). PyTorch modules never fix the sequence length.
     """
     if _kind_of(model) is not None:
         return (None, int(model.input_size))
-    return (None, None)
+    stack, _ = _proof(model)
+    return (None, None if stack is None else stack.n_features)
+
+
+_PROOFS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _proof(model: Any) -> tuple[Stack | None, str]:
+    """:func:`prove_stack`, memoised per module structure (tracing is global: do it rarely)."""
+    key = tuple(
+        (name, id(m), type(m), m.__dict__.get("forward")) for name, m in model.named_modules()
+    )
+    with TRACE_LOCK:
+        hit = _PROOFS.get(model)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        value = prove_stack(model)
+        _PROOFS[model] = (key, value)
+    return value
 
 
 def _param_dtype_device(model: Any) -> tuple[Any, Any]:
@@ -271,7 +293,11 @@ def _param_dtype_device(model: Any) -> tuple[Any, Any]:
 
 
 class _InferenceMode:
-    """``torch.no_grad()`` and eval mode, restoring every submodule's training flag."""
+    """``torch.no_grad()`` and eval mode, restoring every submodule's training flag.
+
+    It holds the adapter's lock (:data:`TRACE_LOCK`), so two threads never interleave the
+    flags of one module, nor run a forward pass while a module is being traced.
+    """
 
     def __init__(self, model: Any) -> None:
         self.model = model
@@ -279,23 +305,59 @@ class _InferenceMode:
         self.no_grad = None
 
     def __enter__(self) -> _InferenceMode:
-        self.flags = [(m, m.training) for m in self.model.modules()]
-        self.model.eval()
-        self.no_grad = _torch().no_grad()
-        self.no_grad.__enter__()
+        TRACE_LOCK.acquire()
+        try:
+            self.flags = [(m, m.training) for m in self.model.modules()]
+            self.model.eval()
+            self.no_grad = _torch().no_grad()
+            self.no_grad.__enter__()
+        except BaseException:
+            self._restore()
+            raise
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self.no_grad.__exit__(*exc)
-        for module, flag in self.flags:
-            module.training = flag
+        try:
+            self.no_grad.__exit__(*exc)
+        finally:
+            self._restore()
+
+    def _restore(self) -> None:
+        try:
+            for module, flag in self.flags:
+                module.training = flag
+        finally:
+            TRACE_LOCK.release()
 
 
 def _as_tensor(x: Any, dtype: Any, device: Any) -> Any:
+    """Return a new tensor holding ``x``, never the caller's memory (modules may write it)."""
     torch = _torch()
     if isinstance(x, torch.Tensor):
-        return x.detach().to(device=device, dtype=dtype)
-    return torch.as_tensor(np.asarray(x), dtype=dtype, device=device)
+        return x.detach().to(device=device, dtype=dtype, copy=True)
+    return torch.tensor(np.asarray(x), dtype=dtype, device=device)
+
+
+def _forward(model: Any, x: Any) -> Any:
+    """``model(x)``; a torch error names the input's shape and the features expected."""
+    try:
+        return model(x)
+    except RuntimeError as exc:
+        raise ValueError(
+            f"{_expected_features(model)}the model failed on an input of shape "
+            f"{tuple(x.shape)}: {exc}"
+        ) from exc
+
+
+def _expected_features(model: Any) -> str:
+    for name, module in model.named_modules():
+        if _kind_of(module) is not None:
+            where = name or type(module).__name__
+            return (
+                f"Its first recurrent module {where!r} takes {module.input_size} features per "
+                "step; "
+            )
+    return ""
 
 
 def _first_tensor(out: Any, model: Any) -> Any:
@@ -328,7 +390,7 @@ def predict_fn(model: Any) -> Callable[[np.ndarray], np.ndarray]:
         if time_major:
             xt = xt.transpose(0, 1)
         with _InferenceMode(model):
-            out = _first_tensor(model(xt), model)
+            out = _first_tensor(_forward(model, xt), model)
         if time_major:
             out = out.transpose(0, 1)
         return _numpy(out)
@@ -369,20 +431,24 @@ def _module_input_fn(model: Any, module: Any) -> Callable[[Any], Any]:
 
     def feed(X: Any) -> Any:
         seen: list = []
+        me = threading.get_ident()
 
         def hook(_module: Any, args: tuple) -> None:
+            if threading.get_ident() != me:
+                return  # another thread's forward pass: not ours to capture
             if not seen:
                 seen.append(args[0] if args else None)
             raise _Captured(seen[0])
 
-        handle = module.register_forward_pre_hook(hook)
-        try:
-            with _InferenceMode(model):
-                model(_as_tensor(X, dtype, device))
-        except _Captured:
-            pass  # nothing after the layer ran (a forward that swallows it returns instead)
-        finally:
-            handle.remove()
+        x = _as_tensor(X, dtype, device)
+        with _InferenceMode(model):  # the hook lives only while this call holds the lock
+            handle = module.register_forward_pre_hook(hook)
+            try:
+                _forward(model, x)
+            except _Captured:
+                pass  # nothing after the layer ran (a forward that swallows it returns instead)
+            finally:
+                handle.remove()
         if not seen:
             raise ValueError(
                 f"The module {type(module).__name__} was never called when the model ran: "
@@ -460,6 +526,12 @@ def layer_input_fn(model: Any, layer: RecurrentLayer) -> Callable[[np.ndarray], 
                 f"{np.shape(X)}; expected ({n}, {t}, {module.input_size}). Its gates cannot "
                 "be laid on the input's time axis: something before it mixes or drops steps."
             )
+        if x.shape[2] != module.input_size:
+            raise ValueError(
+                f"Module {layer.name.split('/')[0]!r} takes {module.input_size} features per "
+                f"step; the model feeds it {x.shape[2]} when it reads X of shape "
+                f"{np.shape(X)}. Pass X with the features the model was built for."
+            )
         if below is not None:
             with _InferenceMode(below):
                 x = below(x.to(_param_dtype_device(below)[0]))[0]
@@ -470,8 +542,6 @@ def layer_input_fn(model: Any, layer: RecurrentLayer) -> Callable[[np.ndarray], 
 
 # ---------------------------------------------------------------------------------------------
 # Step-by-step view of a recurrent module followed by a head (prefix reuse in ablation)
-
-_PER_STEP = ("Linear", "Dropout", "LayerNorm", "Identity", "ReLU", "Tanh", "Sigmoid", "GELU")
 
 
 @dataclass
@@ -542,9 +612,10 @@ class TorchStepper:
     ``stages`` are ``("cell", _Cell)`` or ``("layer", module)`` applied per step;
     ``blocks`` are the same stack for whole sequences: ``("rnn", module, first, n_layers)``
     with ``module`` a batch-first copy of a recurrent module whose layers own state entries
-    ``first .. first + n_layers - 1``, or ``("layer", module)``. ``head`` is what follows the
-    last recurrent layer, applied to its final hidden state. A concrete state is a list (one
-    entry per cell) of tuples of tensors ``(h,)`` or ``(h, c)``.
+    ``first .. first + n_layers - 1``, or ``("layer", module)``. ``head`` maps the last
+    recurrent layer's final hidden state to the output (the rest of the traced forward).
+    A concrete state is a list (one entry per cell) of tuples of tensors ``(h,)`` or
+    ``(h, c)``.
 
     :meth:`spawn_step` records instead of computing: each ablated copy then runs from its
     step on through PyTorch's whole-sequence kernels, started from the clean state there,
@@ -553,7 +624,7 @@ class TorchStepper:
 
     stages: list[tuple[str, Any]]
     blocks: list[tuple]
-    head: list[Any]
+    head: Callable[[Any], Any]
     model: Any
     dtype: Any
     device: Any
@@ -642,8 +713,7 @@ class TorchStepper:
         """Apply the modules after the last recurrent layer to its final hidden state."""
         x = self._concrete(state)[-1][0]
         with _InferenceMode(self.model):
-            for module in self.head:
-                x = module(x)
+            x = _first_tensor(self.head(x.clone()), self.model)  # the head may write in place
         return _numpy(x)
 
     # ---- computing recorded rows -----------------------------------------------------------
@@ -707,74 +777,67 @@ def _n_rows(state: list) -> int:
     return int(state[0][0].shape[0])
 
 
-def _steppable(module: Any) -> bool:
-    return (
-        _kind_of(module) is not None
-        and not module.bidirectional
-        and int(getattr(module, "proj_size", 0) or 0) == 0
-    )
-
-
-def _has_recurrent(module: Any) -> bool:
-    return any(_kind_of(m) is not None or _is_unsupported_recurrent(m) for m in module.modules())
-
-
 def causal_stepper(model: Any) -> TorchStepper | None:
-    """Return a :class:`TorchStepper` if the module is a recognised causal stack, else ``None``.
+    """Return a :class:`TorchStepper` if the module is a proven causal stack, else ``None``.
 
-    Recognised: a module whose children, in registration order, are unidirectional
-    recurrent modules with per-step modules (``Linear``, ``Dropout``, ``LayerNorm``,
-    activations) between them, then a head applied to the last hidden state, as in::
+    See :func:`stepper_and_reason`.
+    """
+    return stepper_and_reason(model)[0]
+
+
+def stepper_and_reason(model: Any) -> tuple[TorchStepper | None, str]:
+    """Return ``(stepper, reason)``: a :class:`TorchStepper` only where it is proven exact.
+
+    The module's ``forward`` is traced with ``torch.fx`` and accepted only when it reads
+    its input through unidirectional, batch-first recurrent modules with per-step modules
+    (``Linear``, ``LayerNorm`` over features, activations, ``Dropout``) between them, then
+    takes the last step (``out[:, -1]`` or ``h_n[-1]``) and computes the output from it
+    alone, as in::
 
         def forward(self, x):
             out, _ = self.lstm(x)          # batch_first=True
             return self.head(out[:, -1])
 
-    Because a module's ``forward`` can do anything, the candidate is checked by running the
-    model and the stepper on two small random batches of different lengths; any mismatch
-    (or error) gives ``None`` and the caller falls back to whole-model predictions.
+    Anything else touching the input or a sequence (slicing a window, clamping, in-place
+    writes, custom functions), or a forward fx cannot trace, gives ``None``: the caller
+    then runs whole sequences through the model. As an extra guard, the stepper is checked
+    against the model on two small random batches. ``reason`` says in a few words why.
     """
     torch = _torch()
-    if not isinstance(model, torch.nn.Module) or _kind_of(model) is not None:
-        return None
-    children = list(model.children())
-    rnn_positions = [i for i, child in enumerate(children) if _kind_of(child) is not None]
-    if not rnn_positions or rnn_positions[0] != 0:
-        return None
-    last = rnn_positions[-1]
+    if not isinstance(model, torch.nn.Module):
+        return None, "not a torch.nn.Module"
+    if _kind_of(model) is not None:
+        return None, "a bare recurrent module (its output is the whole sequence)"
+    stack, reason = _proof(model)
+    if stack is None:
+        return None, reason
     stages: list[tuple[str, Any]] = []
     blocks: list[tuple] = []
     n_cells = 0
-    for child in children[: last + 1]:
-        if _kind_of(child) is not None:
-            if not _steppable(child) or not child.batch_first:
-                return None
-            stages.extend(("cell", cell) for cell in _cells(child))
-            n_layers = int(child.num_layers)
-            blocks.append(("rnn", _truncated_copy(child, n_layers), n_cells, n_layers))
+    for kind, module in stack.stages:
+        if kind == "rnn":
+            stages.extend(("cell", cell) for cell in _cells(module))
+            n_layers = int(module.num_layers)
+            blocks.append(("rnn", _truncated_copy(module, n_layers), n_cells, n_layers))
             n_cells += n_layers
-        elif type(child).__name__ in _PER_STEP and not _has_recurrent(child):
-            stages.append(("layer", child))
-            blocks.append(("layer", child))
         else:
-            return None
-    head = children[last + 1 :]
-    if any(_has_recurrent(h) for h in head):
-        return None
+            stages.append(("layer", module))
+            blocks.append(("layer", module))
     dtype, device = _param_dtype_device(model)
     stepper = TorchStepper(
-        stages=stages, blocks=blocks, head=head, model=model, dtype=dtype, device=device
+        stages=stages, blocks=blocks, head=stack.head, model=model, dtype=dtype, device=device
     )
-    return stepper if _agrees(model, stepper, dtype, device) else None
+    if stack.n_features is None or not _agrees(model, stepper, stack.n_features):
+        return None, "the step-by-step replay did not match the model on random inputs"
+    return stepper, reason
 
 
-def _agrees(model: Any, stepper: TorchStepper, dtype: Any, device: Any) -> bool:
+def _agrees(model: Any, stepper: TorchStepper, n_features: int) -> bool:
     """Check the stepper against the model on two small random batches."""
-    first = model.get_submodule(next(n for n, _ in model.named_children()))
     rng = np.random.default_rng(0)
     predict = predict_fn(model)
     for T in (2, 5):
-        x = rng.normal(size=(3, T, int(first.input_size))).astype(np.float32)
+        x = rng.normal(size=(3, T, n_features)).astype(np.float32)
         ablated = x.copy()
         ablated[:, 1] = 0.0
         try:
@@ -792,6 +855,6 @@ def _agrees(model: Any, stepper: TorchStepper, dtype: Any, device: Any) -> bool:
         except Exception:  # any failure means "not this pattern"
             return False
         for a, b in ((got, expected), (both, expected_both)):
-            if a.shape != b.shape or not np.allclose(a, b, rtol=1e-4, atol=1e-5):
+            if a.shape != b.shape or not np.allclose(a, b, rtol=1e-4, atol=1e-5, equal_nan=True):
                 return False
     return True

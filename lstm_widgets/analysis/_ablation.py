@@ -14,6 +14,7 @@ from ..core import require
 from ._baselines import Baseline, resolve_baseline
 from ._inputs import check_model_input
 from ._metrics import output_change, per_sample_loss, resolve_metric
+from ._serial import one_call_per_model
 
 METHODS: tuple[str, ...] = ("stepwise", "black-box")
 """How an :class:`Ablation` was computed: prefix reuse step by step, or whole sequences."""
@@ -67,6 +68,10 @@ class Ablation:
         ``"black-box"``: each ablated copy ran as a whole sequence.
     batch_size : int
         The most rows evaluated per model call (or per step).
+    method_reason : str
+        Why that method ran, in a few words: the stepwise path only runs where the model is
+        proven to be a plain causal stack; otherwise what kept it out (for example
+        ``"forward applies indexing [...] to a sequence"``).
 
     Examples
     --------
@@ -86,6 +91,7 @@ class Ablation:
     n_samples: int
     method: str = "black-box"
     batch_size: int = 1
+    method_reason: str = ""
 
     def __post_init__(self) -> None:
         importance = np.array(self.importance, dtype=np.float64, copy=True)
@@ -181,6 +187,7 @@ class Ablation:
         return frame
 
 
+@one_call_per_model
 def ablate_timesteps(
     model: Any,
     X: Any,
@@ -202,16 +209,22 @@ def ablate_timesteps(
     GRU and SimpleRNN layers, per-step Dense/Dropout/normalisation between them, any head
     after the last one) the clean prefix runs once and each ablated copy runs only from its
     step on, all copies advanced together: about half the cell steps of re-running whole
-    sequences, and far fewer with ``max_lag``. Other models are evaluated as black boxes,
-    many ablated copies per call. Both ways agree to float32 rounding.
+    sequences, and far fewer with ``max_lag``. That path is taken only where the model is
+    proven to be such a stack (a Keras chain of Keras' own layers; a PyTorch ``forward``
+    whose ``torch.fx`` graph reads the input only through recurrent and per-step modules
+    and the output only from the last step). Other models (a window sliced or values
+    clipped in ``forward``, custom ``call``, ...) are evaluated as black boxes, many
+    ablated copies per call. Both ways agree to float32 rounding; the result's ``method``
+    and ``method_reason`` say which ran and why.
 
     Parameters
     ----------
-    model : keras.Model or callable
-        A Keras 3 model (any backend) taking (n, T, F) and returning one array, or any
-        callable mapping an (n, T, F) numpy array to an array whose first axis is n.
-    X : array-like of shape (N, T, F)
-        Input sequences. Not modified.
+    model : keras.Model, torch.nn.Module or callable
+        A Keras 3 model (any backend) or PyTorch module taking (n, T, F) and returning one
+        array, or any callable mapping an (n, T, F) numpy array to an array whose first
+        axis is n. Calls on one model from several threads run one after another.
+    X : array-like or tensor of shape (N, T, F)
+        Input sequences. Not modified (models read copies).
     y : array-like of shape (N, ...), optional
         Targets, needed by the loss metrics: the model output's shape, or the scored
         output's shape when ``output`` is given.
@@ -257,8 +270,11 @@ def ablate_timesteps(
     ValueError
         Before any work, for: ``X`` not 3-D, of another length or feature count than the
         model takes, or holding NaN; an unknown baseline or metric; a loss metric without
-        ``y``; ``y`` of the wrong length or shape; an ``output`` index out of range; a bad
-        ``max_lag`` or ``batch_size``; a model with stateful recurrent layers.
+        ``y``; ``y`` of the wrong length or shape (only (N,) and (N, 1) are interchangeable;
+        axes are never reordered) or holding None, NaN or infinity; an ``output`` index out
+        of range; a bad ``max_lag`` or ``batch_size``; a model with stateful recurrent
+        layers. During the work, as soon as the model returns NaN or infinity, or the
+        metric does, naming the ablated step.
     TypeError
         If ``model`` is neither a Keras model nor a callable.
 
@@ -287,13 +303,7 @@ def ablate_timesteps(
             f"(N={N} rows), or use metric=None for the change of the output."
         )
     if y is not None:
-        y = np.asarray(y)
-        if y.ndim == 0 or y.shape[0] != N:
-            raise ValueError(
-                f"Expected y with one row per sample of X (N={N}), received shape {y.shape}."
-            )
-        if np.issubdtype(y.dtype, np.number) and not np.all(np.isfinite(y)):
-            raise ValueError("Expected finite targets y, received NaN or infinity.")
+        y = _numeric_targets(y, N)
     if not isinstance(by_feature, (bool, np.bool_)):
         raise ValueError(f"Expected by_feature as True or False, received {by_feature!r}.")
     max_lag = _check_int("max_lag", max_lag, 1, T)
@@ -319,6 +329,7 @@ def ablate_timesteps(
         else [(t, None) for t in positions]
     )
     stepwise = runner.stepper is not None and (batch_size is None or batch_size >= 2)
+    reason = runner.reason if stepwise or runner.stepper is None else "batch_size=1"
     if batch_size is not None:
         rows = batch_size
     elif stepwise:
@@ -326,7 +337,7 @@ def ablate_timesteps(
         rows = int(np.clip(STEPWISE_VALUES // max(1, width), *STEPWISE_ROWS))
     else:
         rows = min(BLACK_BOX_ROWS, max(1, BLACK_BOX_VALUES // (T * F)))
-    scorer = _Scorer(loss, y, select, N, len(jobs))
+    scorer = _Scorer(loss, y, select, N, jobs, T, metric_name)
     bar = _Progress(progress, total=N * len(jobs))
     dtype = runner.dtype(X)
     saved = runner.snapshot()
@@ -355,9 +366,11 @@ def ablate_timesteps(
         n_samples=N,
         method="stepwise" if stepwise else "black-box",
         batch_size=int(rows),
+        method_reason=reason,
     )
 
 
+@one_call_per_model
 def model_output_shape(model: Any, X: Any) -> tuple[int, ...]:
     """Return the shape of one sample's output (no sample axis), from a one-row probe.
 
@@ -410,16 +423,52 @@ def _output_selector(output: Any, out_shape: tuple[int, ...]) -> Callable[[np.nd
     return lambda pred: pred[..., index]
 
 
+def _numeric_targets(y: Any, N: int) -> np.ndarray:
+    """``y`` as a finite numeric array with N rows (object arrays of numbers become float)."""
+    y = np.asarray(y.detach().cpu() if hasattr(y, "detach") else y)
+    if not (np.issubdtype(y.dtype, np.number) or y.dtype == np.bool_):
+        try:
+            y = y.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"Expected numeric targets y, received an array of dtype {y.dtype} holding "
+                "values that are not numbers (None?): fill or drop those samples first."
+            ) from None
+    if y.ndim == 0 or y.shape[0] != N:
+        raise ValueError(
+            f"Expected y with one row per sample of X (N={N}), received shape {y.shape}."
+        )
+    finite = np.isfinite(y)
+    if not finite.all():
+        where = [int(i) for i in np.argwhere(~finite)[0]]
+        raise ValueError(
+            f"Expected finite targets y, received NaN or infinity (first at y{where}); "
+            "fill or drop those samples first."
+        )
+    return y
+
+
 def _check_y(y: np.ndarray, out_shape: tuple, output: Any, select: Callable, N: int) -> np.ndarray:
+    """Return ``y`` shaped as the scored output; only (N,) and (N, 1) are interchangeable."""
     scored = select(np.zeros((1, *out_shape))).shape[1:]
-    if output is not None and y.shape[1:] == out_shape and scored != out_shape:
+    got = y.shape[1:]
+    if got == scored:
+        return y
+    if output is not None and got == out_shape:
         return select(y)
-    if math.prod(y.shape[1:]) == math.prod(scored):
+    if got in ((), (1,)) and scored in ((), (1,)):
         return y.reshape((N, *scored))
     alt = f" or {_rows_shape(out_shape)}" if output is not None else ""
+    same_size = math.prod(got) == math.prod(scored)
     raise ValueError(
         f"Expected y of shape {_rows_shape(scored)}{alt} to match the scored model output, "
-        f"received shape {y.shape}."
+        f"received shape {y.shape}"
+        + (
+            ": the same number of values laid out differently. Reorder or reshape y to the "
+            "output's shape (axes are never guessed)."
+            if same_size
+            else "."
+        )
     )
 
 
@@ -439,10 +488,10 @@ class _Runner:
         self.adapter = adapter
         if adapter is None:
             self.predict = _callable_predict(model)
-            self.stepper = None
+            self.stepper, self.reason = None, "a plain callable (run as a black box)"
         else:
             self.predict = adapter.predict_fn(model)
-            self.stepper = adapter.causal_stepper(model)
+            self.stepper, self.reason = adapter.stepper_and_reason(model)
 
     @classmethod
     def for_model(cls, model: Any) -> _Runner:
@@ -497,6 +546,7 @@ class _Runner:
                 "Expected the model to return an array whose first axis is n (one row per "
                 f"input sequence); for n=1 it returned shape {out.shape}."
             )
+        _check_finite(out, "the model returned", "for the un-ablated input (first sample)")
         return tuple(out.shape[1:])
 
     def snapshot(self) -> Any:
@@ -521,16 +571,42 @@ def _callable_predict(fn: Callable) -> Callable[[np.ndarray], np.ndarray]:
 # Scores and progress
 
 
-class _Scorer:
-    """Accumulates per-job sums of per-sample scores in float64."""
+def _check_finite(values: np.ndarray, what: str, where: str) -> None:
+    """Refuse NaN or infinity at once, naming what produced it and where."""
+    values = np.asarray(values)
+    if np.issubdtype(values.dtype, np.number) and not np.isfinite(values).all():
+        raise ValueError(
+            f"{what.capitalize()} NaN or infinity {where}; the importance would be NaN. "
+            "Check the model (and metric) on these inputs first."
+        )
 
-    def __init__(self, loss, y, select, N: int, n_jobs: int) -> None:
+
+class _Scorer:
+    """Accumulates per-job sums of per-sample scores in float64; refuses NaN as it comes."""
+
+    def __init__(self, loss, y, select, N: int, jobs: list, T: int, name: str | None) -> None:
         self.loss = loss
         self.y = y
         self.select = select
         self.N = N
-        self.sums = np.zeros(n_jobs)
+        self.jobs = jobs
+        self.T = T
+        self.name = name
+        self.sums = np.zeros(len(jobs))
         self.ref_sum = 0.0
+
+    def _where(self, job: int | None, start: int, stop: int) -> str:
+        rows = f"(samples {start}..{stop - 1})"
+        if job is None:
+            return f"for the un-ablated input {rows}"
+        t, f = self.jobs[job]
+        cell = f"step t={t} (lag {self.T - t})" + ("" if f is None else f", feature {f},")
+        return f"when {cell} was ablated {rows}"
+
+    def _loss(self, pred: np.ndarray, job: int | None, start: int, stop: int) -> np.ndarray:
+        values = per_sample_loss(self.loss, self.y[start:stop], pred)
+        _check_finite(values, f"the metric {self.name!r} returned", self._where(job, start, stop))
+        return values
 
     def reference(self, ref: np.ndarray, start: int, stop: int, record: bool) -> np.ndarray:
         """Return the selected un-ablated outputs of samples ``start:stop``.
@@ -538,16 +614,18 @@ class _Scorer:
         With ``record``, their loss counts towards the reference score (once per sample).
         """
         ref = self.select(ref)
+        _check_finite(ref, "the model returned", self._where(None, start, stop))
         if record and self.loss is not None:
-            self.ref_sum += float(per_sample_loss(self.loss, self.y[start:stop], ref).sum())
+            self.ref_sum += float(self._loss(ref, None, start, stop).sum())
         return ref
 
     def add(self, job: int, pred: np.ndarray, ref: np.ndarray, start: int, stop: int) -> None:
         pred = self.select(pred)
+        _check_finite(pred, "the model returned", self._where(job, start, stop))
         if self.loss is None:
             self.sums[job] += float(output_change(ref, pred).sum())
         else:
-            self.sums[job] += float(per_sample_loss(self.loss, self.y[start:stop], pred).sum())
+            self.sums[job] += float(self._loss(pred, job, start, stop).sum())
 
     def reference_score(self) -> float | None:
         return None if self.loss is None else self.ref_sum / self.N

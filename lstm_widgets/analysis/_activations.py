@@ -9,8 +9,10 @@ import numpy as np
 from ..adapters import adapter_for, as_model, resolve_layer
 from ..core import RecurrentLayer, Trace, run_recurrence
 from ._inputs import check_model_input
+from ._serial import one_call_per_model
 
 
+@one_call_per_model
 def layer_inputs(model: Any, X: Any, layer: int | str | RecurrentLayer | None = None):
     """Return ``(entry, inputs)``: the chosen layer and what it reads when the model sees ``X``.
 
@@ -32,7 +34,12 @@ def layer_inputs(model: Any, X: Any, layer: int | str | RecurrentLayer | None = 
     adapter = adapter_for(model)
     entry = resolve_layer(model, layer)
     X = check_model_input(X, adapter.input_shape(model))
-    inputs = np.asarray(adapter.layer_input_fn(model, entry)(X))
+    feed = adapter.layer_input_fn(model, entry)
+    saved = adapter.snapshot_states(model)  # the layers below may be stateful
+    try:
+        inputs = np.asarray(feed(X))
+    finally:
+        adapter.restore_states(saved)
     if inputs.ndim != 3 or inputs.shape[:2] != X.shape[:2]:
         raise ValueError(
             f"Layer {entry.name!r} reads an input of shape {inputs.shape}, not one step per "
@@ -42,6 +49,7 @@ def layer_inputs(model: Any, X: Any, layer: int | str | RecurrentLayer | None = 
     return entry, inputs
 
 
+@one_call_per_model
 def gate_activations(model: Any, X: Any, layer: int | str | RecurrentLayer | None = None) -> Trace:
     """Run a model's recurrent stack up to ``layer`` on ``X`` and trace that layer's gates.
 
@@ -53,8 +61,9 @@ def gate_activations(model: Any, X: Any, layer: int | str | RecurrentLayer | Non
     ----------
     model : keras.Model or torch.nn.Module
         A built model holding recurrent layers.
-    X : array-like of shape (N, T, F)
-        Model inputs. Not modified.
+    X : array-like or tensor of shape (N, T, F)
+        Model inputs. Not modified (the model reads a copy; RNN states of a stateful
+        model are restored afterwards).
     layer : None, int, str or RecurrentLayer, default=None
         ``None`` for the first recurrent layer, an index into
         ``recurrent_layers(model)``, a layer name, or an entry of that list.

@@ -7,6 +7,14 @@ from typing import Any
 import numpy as np
 
 
+def as_array(X: Any) -> np.ndarray:
+    """``X`` as a numpy array; a framework tensor (even one tracking gradients) is detached."""
+    if callable(getattr(X, "detach", None)):
+        X = X.detach()
+        X = X.cpu() if callable(getattr(X, "cpu", None)) else X
+    return np.asarray(X)
+
+
 def check_model_input(X: Any, expected: tuple[int | None, int | None]) -> np.ndarray:
     """Return ``X`` as an (N, T, F) array that fits ``expected = (T, F)``.
 
@@ -18,7 +26,7 @@ def check_model_input(X: Any, expected: tuple[int | None, int | None]) -> np.nda
         If ``X`` is not 3-D and real-valued, its length or feature count differs from the
         model's, it is empty, or it holds NaN or infinity.
     """
-    arr = np.asarray(X)
+    arr = as_array(X)
     T, F = expected
     want = f"(N, {'T' if T is None else T}, {'F' if F is None else F})"
     if arr.ndim != 3:

@@ -10,6 +10,8 @@ import numpy as np
 from ..adapters import as_model, resolve_layer
 from ..core import RecurrentLayer, Trace
 from ._activations import gate_activations
+from ._inputs import as_array
+from ._serial import one_call_per_model
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,7 @@ def retention_from_trace(trace: Trace, *, layer: str = "") -> MemoryRetention:
     )
 
 
+@one_call_per_model
 def memory_retention(
     model: Any,
     X: Any,
@@ -129,7 +132,7 @@ def memory_retention(
     if max_samples is not None:
         if isinstance(max_samples, bool) or not isinstance(max_samples, int) or max_samples < 1:
             raise ValueError(f"Expected max_samples >= 1 or None, received {max_samples!r}.")
-        X = np.asarray(X)[:max_samples]
+        X = as_array(X)[:max_samples]
     model = as_model(model)
     entry = resolve_layer(model, layer)
     if entry.kind != "LSTM":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -256,6 +257,7 @@ class AblationExplorer(FigureView):
             self.progress.bar_style = "success"
             self.status.value = (
                 f"{time.perf_counter() - start:.2f} s ({result.method}, N={result.n_samples})"
+                f"<br><small>{html.escape(result.method_reason)}</small>"
             )
         self._show(self._cache[key])
 
