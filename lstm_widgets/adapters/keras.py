@@ -18,6 +18,13 @@ from typing import Any
 import numpy as np
 
 from ..core import GateWeights, RecurrentLayer, require
+from ._keras_masks import (  # the mask and token parts of this adapter's interface
+    first_argument,
+    layer_mask_fn,  # noqa: F401
+    mask_value,  # noqa: F401
+    token_length,  # noqa: F401
+    token_vocabulary,  # noqa: F401
+)
 
 _CELL_KINDS = {"LSTMCell": "LSTM", "GRUCell": "GRU", "SimpleRNNCell": "SimpleRNN"}
 _SUPPORTED = "LSTM, GRU, SimpleRNN, keras.layers.RNN around an LSTMCell/GRUCell/SimpleRNNCell, "
@@ -390,6 +397,7 @@ def layer_input_fn(model: Any, layer: RecurrentLayer) -> Callable[[np.ndarray], 
 
 _PER_STEP_FEEDERS = {
     "InputLayer",
+    "Embedding",
     "Masking",
     "TimeDistributed",
     "Concatenate",
@@ -427,6 +435,8 @@ def _input_inside(container: Any, target: Any) -> Any:
     """
     if hasattr(target, "get_input_at") and len(getattr(target, "inbound_nodes", ())) == 1:
         return target.get_input_at(0)
+    if getattr(target, "_inbound_nodes", None):  # Keras 3: .input also lists a mask argument
+        return first_argument(target)
     return target.input
 
 

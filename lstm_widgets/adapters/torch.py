@@ -292,6 +292,43 @@ def _param_dtype_device(model: Any) -> tuple[Any, Any]:
     return torch.float32, torch.device("cpu")
 
 
+def _input_dtype_device(model: Any) -> tuple[Any, Any]:
+    """Return the dtype the model's input is fed in: ``torch.long`` for token ids."""
+    dtype, device = _param_dtype_device(model)
+    if token_vocabulary(model) is not None:
+        return _torch().long, device
+    return dtype, device
+
+
+def token_vocabulary(model: Any) -> int | None:
+    """Return ``num_embeddings`` of an ``nn.Embedding`` registered before any recurrent module.
+
+    Such a module reads token ids of shape (N, T); ``None`` for any other module.
+    """
+    torch = _torch()
+    for module in model.modules():
+        if isinstance(module, torch.nn.Embedding):
+            return int(module.num_embeddings)
+        if _kind_of(module) is not None:
+            return None
+    return None
+
+
+def token_length(model: Any) -> int | None:
+    """Return ``None``: PyTorch modules never fix the sequence length."""
+    return None
+
+
+def mask_value(model: Any) -> None:
+    """Return ``None``: PyTorch recurrent modules read no mask."""
+    return None
+
+
+def layer_mask_fn(model: Any, layer: RecurrentLayer) -> Callable[[np.ndarray], None]:
+    """Return ``f(X) -> None``: no PyTorch recurrent module reads a mask."""
+    return lambda X: None
+
+
 class _InferenceMode:
     """``torch.no_grad()`` and eval mode, restoring every submodule's training flag.
 
@@ -382,7 +419,7 @@ def predict_fn(model: Any) -> Callable[[np.ndarray], np.ndarray]:
     module's training flags (of every submodule) are restored after each call.
     """
     _check_module(model)
-    dtype, device = _param_dtype_device(model)
+    dtype, device = _input_dtype_device(model)
     time_major = _kind_of(model) is not None and not model.batch_first
 
     def predict(x: np.ndarray) -> np.ndarray:
@@ -425,7 +462,7 @@ def _module_input_fn(model: Any, module: Any) -> Callable[[Any], Any]:
     A forward pre-hook captures the first input of ``module`` and stops the forward pass
     there, so nothing after it runs.
     """
-    dtype, device = _param_dtype_device(model)
+    dtype, device = _input_dtype_device(model)
     if module is model:
         return lambda X: _as_tensor(X, dtype, device)
 

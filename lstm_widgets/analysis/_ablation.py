@@ -11,8 +11,9 @@ from typing import Any
 import numpy as np
 
 from ..core import require
-from ._baselines import Baseline, resolve_baseline
-from ._inputs import check_model_input
+from ._baselines import Baseline
+from ._masked_runs import MaskedScorer, run_masked_black_box
+from ._masks import mask_plan, prepare_baseline, prepare_input
 from ._metrics import output_change, per_sample_loss, resolve_metric
 from ._serial import one_call_per_model
 
@@ -37,7 +38,11 @@ class Ablation:
     """The result of :func:`ablate_timesteps`: importance of each input step (or cell).
 
     All arrays are indexed by input position ``t = 0 .. T-1``; ``lags[t] = T - t``, so the
-    last step ``t = T-1`` is lag 1, "t-1" in a forecaster's words.
+    last step ``t = T-1`` is lag 1, "t-1" in a forecaster's words. For a model that masks
+    its input (padded sequences), lags count from each sequence's last real step instead
+    (``lags_from == "last_real_step"``): index ``t`` is lag ``T - t`` of every sequence,
+    wherever its padding lies, padded steps are never ablated, and each lag averages over
+    the sequences that have a real step there (``n_at_lag``).
 
     Attributes
     ----------
@@ -72,6 +77,14 @@ class Ablation:
         Why that method ran, in a few words: the stepwise path only runs where the model is
         proven to be a plain causal stack; otherwise what kept it out (for example
         ``"forward applies indexing [...] to a sequence"``).
+    lags_from : {"end", "last_real_step"}
+        ``"end"``: lag 1 is input position ``T - 1``. ``"last_real_step"`` (masked models):
+        lag 1 is each sequence's last real (unmasked) step, lag ``k`` its ``k``-th most
+        recent real step.
+    n_at_lag : ndarray of int of shape (T,) or None
+        With a mask: how many sequences have a real step at each index (lag ``T - t``),
+        the number each importance averages over; NaN importance where it is 0. ``None``
+        without a mask (every lag averages over all ``n_samples``).
 
     Examples
     --------
@@ -92,6 +105,8 @@ class Ablation:
     method: str = "black-box"
     batch_size: int = 1
     method_reason: str = ""
+    lags_from: str = "end"
+    n_at_lag: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         importance = np.array(self.importance, dtype=np.float64, copy=True)
@@ -122,6 +137,16 @@ class Ablation:
             raise ValueError(f"Expected method in {list(METHODS)}, received {self.method!r}.")
         if self.n_samples < 1:
             raise ValueError(f"Expected n_samples >= 1, received {self.n_samples}.")
+        if self.lags_from not in ("end", "last_real_step"):
+            raise ValueError(
+                f"Expected lags_from as 'end' or 'last_real_step', received {self.lags_from!r}."
+            )
+        if self.n_at_lag is not None:
+            counts = np.array(self.n_at_lag, dtype=np.int64, copy=True)
+            if counts.shape != (T,):
+                raise ValueError(f"Expected n_at_lag of shape ({T},), received {counts.shape}.")
+            counts.setflags(write=False)
+            object.__setattr__(self, "n_at_lag", counts)
         importance.setflags(write=False)
         lags = lags.astype(np.int64)
         lags.setflags(write=False)
@@ -293,9 +318,13 @@ def ablate_timesteps(
     (1, (24,))
     """
     runner = _Runner.for_model(model)
-    X = check_model_input(X, runner.input_shape())
+    X, tokens = prepare_input(runner, X)
     N, T, F = X.shape
-    base = resolve_baseline(baseline, X)
+    plan = mask_plan(runner, X, tokens)
+    vocab = runner.adapter.token_vocabulary(runner.model) if tokens else None
+    base = prepare_baseline(
+        baseline, X, tokens=tokens, plan=plan, vocab=vocab, by_feature=by_feature
+    )
     metric_name, loss = resolve_metric(metric)
     if loss is not None and y is None:
         raise ValueError(
@@ -329,7 +358,10 @@ def ablate_timesteps(
         else [(t, None) for t in positions]
     )
     stepwise = runner.stepper is not None and (batch_size is None or batch_size >= 2)
+    stepwise = stepwise and plan is None  # a masked step keeps the state: run whole copies
     reason = runner.reason if stepwise or runner.stepper is None else "batch_size=1"
+    if plan is not None:
+        reason = "the model masks its input: each sequence is ablated at its own positions"
     if batch_size is not None:
         rows = batch_size
     elif stepwise:
@@ -337,12 +369,16 @@ def ablate_timesteps(
         rows = int(np.clip(STEPWISE_VALUES // max(1, width), *STEPWISE_ROWS))
     else:
         rows = min(BLACK_BOX_ROWS, max(1, BLACK_BOX_VALUES // (T * F)))
-    scorer = _Scorer(loss, y, select, N, jobs, T, metric_name)
+    scorer = (MaskedScorer if plan is not None else _Scorer)(
+        loss, y, select, N, jobs, T, metric_name
+    )
     bar = _Progress(progress, total=N * len(jobs))
     dtype = runner.dtype(X)
     saved = runner.snapshot()
     try:
-        if stepwise:
+        if plan is not None:
+            run_masked_black_box(runner.predict, X, plan, jobs, base, rows, scorer, bar, dtype)
+        elif stepwise:
             _run_stepwise(runner.stepper, X, jobs, base, rows, scorer, bar, dtype)
         else:
             _run_black_box(runner.predict, X, jobs, base, rows, scorer, bar, dtype)
@@ -367,6 +403,8 @@ def ablate_timesteps(
         method="stepwise" if stepwise else "black-box",
         batch_size=int(rows),
         method_reason=reason,
+        lags_from="end" if plan is None else "last_real_step",
+        n_at_lag=None if plan is None else plan.counts,
     )
 
 
@@ -387,7 +425,7 @@ def model_output_shape(model: Any, X: Any) -> tuple[int, ...]:
         ``()`` for a model returning one value per sample, ``(K,)`` for ``Dense(K)``.
     """
     runner = _Runner.for_model(model)
-    return runner.output_shape(check_model_input(X, runner.input_shape()))
+    return runner.output_shape(prepare_input(runner, X)[0])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -486,6 +524,7 @@ class _Runner:
     def __init__(self, model: Any, adapter: Any) -> None:
         self.model = model
         self.adapter = adapter
+        self.input_dtype: np.dtype | None = None
         if adapter is None:
             self.predict = _callable_predict(model)
             self.stepper, self.reason = None, "a plain callable (run as a black box)"
@@ -518,6 +557,8 @@ class _Runner:
 
     def dtype(self, X: np.ndarray) -> np.dtype:
         """float32 for framework models; a callable gets X's float dtype (else float64)."""
+        if self.input_dtype is not None:
+            return self.input_dtype  # token ids
         if self.adapter is not None:
             return np.dtype(np.float32)
         return X.dtype if np.issubdtype(X.dtype, np.floating) else np.dtype(np.float64)

@@ -29,6 +29,10 @@ class Trace:
         Layer kind.
     go_backwards : bool
         Whether the layer read its input from the last step to the first.
+    mask : ndarray of bool of shape (N, T) or None
+        The mask the layer read (``True`` at real steps); ``None`` without one. At masked
+        steps ``h`` and ``c`` carry the previous values over (zeros before the first real
+        step), as Keras does, and every gate is NaN.
     """
 
     h: np.ndarray
@@ -36,6 +40,7 @@ class Trace:
     gates: dict[str, np.ndarray]
     kind: str
     go_backwards: bool = False
+    mask: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.h.ndim != 3:
@@ -45,6 +50,10 @@ class Trace:
                 raise ValueError(
                     f"Gate {key!r} has shape {value.shape}, expected {self.h.shape} like h."
                 )
+        if self.mask is not None and self.mask.shape != self.h.shape[:2]:
+            raise ValueError(
+                f"Expected mask of shape {self.h.shape[:2]} (N, T), received {self.mask.shape}."
+            )
 
     @property
     def last_h(self) -> np.ndarray:
@@ -70,7 +79,27 @@ def check_sequences(X, input_dim: int, *, name: str = "X") -> np.ndarray:
     return arr
 
 
-def run_recurrence(gate_weights: GateWeights, X) -> Trace:
+def check_mask(mask, shape: tuple[int, int], *, name: str = "mask") -> np.ndarray | None:
+    """Return ``mask`` as a bool array of shape ``(N, T)`` (``None`` stays ``None``)."""
+    if mask is None:
+        return None
+    arr = np.asarray(mask)
+    if arr.shape != tuple(shape):
+        raise ValueError(
+            f"Expected {name} of shape (N, T) = {tuple(shape)} (True at real steps), "
+            f"received an array of shape {arr.shape}."
+        )
+    if arr.dtype != np.bool_:
+        if not np.issubdtype(arr.dtype, np.number) or not np.isin(arr, (0, 1)).all():
+            raise ValueError(
+                f"Expected a boolean {name} (True at real steps, False at padding), received "
+                f"dtype {arr.dtype}."
+            )
+        arr = arr.astype(bool)
+    return arr
+
+
+def run_recurrence(gate_weights: GateWeights, X, mask=None) -> Trace:
     """Run one recurrent layer over ``X`` from a zero state, in numpy, keeping every gate.
 
     Parameters
@@ -79,11 +108,15 @@ def run_recurrence(gate_weights: GateWeights, X) -> Trace:
         The layer's weights (see :func:`lstm_widgets.gate_weights`).
     X : array-like of shape (N, T, input_dim)
         Input sequences. Not modified.
+    mask : array-like of bool of shape (N, T), optional
+        ``True`` at real steps, ``False`` at padding. On a masked step ``h`` and ``c``
+        carry over unchanged (exactly as Keras does) and every gate is NaN.
 
     Returns
     -------
     Trace
-        Hidden states, cell states (LSTM) and gate activations, indexed by input position.
+        Hidden states, cell states (LSTM) and gate activations, indexed by input position;
+        ``Trace.mask`` holds the mask (``None`` without one).
 
     Examples
     --------
@@ -100,6 +133,7 @@ def run_recurrence(gate_weights: GateWeights, X) -> Trace:
         )
     gw = gate_weights
     X = check_sequences(X, gw.input_dim).astype(np.float64)
+    mask = check_mask(mask, X.shape[:2])
     step = {"LSTM": _lstm_step, "GRU": _gru_step, "SimpleRNN": _simple_step}[gw.kind]
     act = get_activation(gw.activation)
     rec_act = get_activation(gw.recurrent_activation) if gw.kind != "SimpleRNN" else None
@@ -121,13 +155,19 @@ def run_recurrence(gate_weights: GateWeights, X) -> Trace:
     gates = {key: np.empty((N, T, H)) for key in gw.gates}
     order = range(T - 1, -1, -1) if gw.go_backwards else range(T)
     for t in order:
-        h, c, acts = step(x_proj[:, t], h, c, U, b_rec, H, act, rec_act, gw)
+        h_new, c_new, acts = step(x_proj[:, t], h, c, U, b_rec, H, act, rec_act, gw)
+        if mask is None:
+            h, c = h_new, c_new
+        else:  # a masked step keeps the state and computes no gate
+            real = mask[:, t, None]
+            h, c = np.where(real, h_new, h), np.where(real, c_new, c)
+            acts = {key: np.where(real, value, np.nan) for key, value in acts.items()}
         hs[:, t] = h
         if cs is not None:
             cs[:, t] = c
         for key, value in acts.items():
             gates[key][:, t] = value
-    return Trace(h=hs, c=cs, gates=gates, kind=gw.kind, go_backwards=gw.go_backwards)
+    return Trace(h=hs, c=cs, gates=gates, kind=gw.kind, go_backwards=gw.go_backwards, mask=mask)
 
 
 def _lstm_step(xp, h, c, U, b_rec, H, act, rec_act, gw):
