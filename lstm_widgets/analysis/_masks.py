@@ -82,10 +82,14 @@ def mask_plan(runner: Any, X: np.ndarray, tokens: bool) -> MaskPlan | None:
     """Return the :class:`MaskPlan` of ``X`` (N, T, F), or ``None`` when the model reads no mask."""
     if runner.adapter is None:
         return None
-    from ..adapters import resolve_layer
-
     adapter, model = runner.adapter, runner.model
-    raw = adapter.layer_mask_fn(model, resolve_layer(model, None))
+    try:
+        found = adapter.find_recurrent_layers(model)
+    except ValueError:  # a layer this package cannot read: ablated as a black box, no mask
+        found = []
+    if not found:
+        return None
+    raw = adapter.layer_mask_fn(model, found[0])
 
     def mask_fn(x: np.ndarray) -> np.ndarray | None:
         x = x[..., 0].astype(np.int64) if tokens else x

@@ -11,6 +11,7 @@ from ..adapters import as_model, resolve_layer
 from ..core import RecurrentLayer, Trace
 from ._activations import gate_activations
 from ._inputs import as_array
+from ._masks import aligned_positions
 from ._serial import one_call_per_model
 
 
@@ -20,7 +21,10 @@ class MemoryRetention:
 
     For a value written into the cell at input position ``t``, the forget gates of every
     later step scale it: ``prod_{s > t} f_s`` (elementwise per unit). Lag ``k = T - t``, so
-    what the last step writes (lag 1) is kept whole.
+    what the last step writes (lag 1) is kept whole. With a mask (padded sequences), lag
+    ``k`` is each sequence's ``k``-th most recent real step, padded steps (which keep the
+    cell as it is) count for nothing, and each lag averages over the sequences that have it
+    (NaN where none does).
 
     Attributes
     ----------
@@ -78,13 +82,25 @@ def retention_from_trace(trace: Trace, *, layer: str = "") -> MemoryRetention:
             f"The memory view reads an LSTM's forget gate; layer {layer!r} is a {trace.kind}."
         )
     f = trace.gates["f"]
+    mask = trace.mask
     if trace.go_backwards:  # put the layer's processing order on the time axis
         f = f[:, ::-1]
+        mask = None if mask is None else mask[:, ::-1]
     N, T, H = f.shape
+    have = np.ones((N, T), dtype=bool)
+    if mask is not None:  # lag k: each sequence's k-th most recent real step
+        positions = aligned_positions(mask)
+        have = positions >= 0
+        f = f[np.arange(N)[:, None], np.maximum(positions, 0)]
+        f[~have] = 1.0  # no step there: nothing to forget
     # Lag k keeps prod of the forget gates of the k-1 later steps: reverse cumulative product.
     later = f[:, :0:-1]  # f_{T-1}, f_{T-2}, ..., f_1
     kept = np.concatenate([np.ones((N, 1, H)), np.cumprod(later, axis=1)], axis=1)
-    retention = kept.mean(axis=0)
+    have = have[:, ::-1]  # by lag, like kept
+    counts = have.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        retention = np.where(have[..., None], kept, 0.0).sum(axis=0) / counts[:, None]
+    retention[counts == 0] = np.nan
     lags = np.arange(1, T + 1)
     mean = retention.mean(axis=1)
     return MemoryRetention(
