@@ -73,9 +73,9 @@ def resolve_baseline(baseline: Any, X: np.ndarray) -> Baseline:
     if isinstance(baseline, str):
         if baseline not in BASELINES:
             raise ValueError(
-                f"Expected baseline as one of {list(BASELINES)}, a number or an array "
-                f"broadcastable to (T, F) = ({T}, {F}) or (N, T, F) = ({N}, {T}, {F}); "
-                f"received {baseline!r}."
+                f"Expected baseline as one of {list(BASELINES)} (or 'mask' for a model that "
+                f"masks its input), a number or an array broadcastable to (T, F) = "
+                f"({T}, {F}) or (N, T, F) = ({N}, {T}, {F}); received {baseline!r}."
             )
         if baseline == "zeros":
             return Baseline("zeros", "zeros", F)

@@ -239,3 +239,22 @@ def _probe_masks(base: MaskedBaseline, X: np.ndarray, plan: MaskPlan) -> bool:
         if (plan.mask[start:stop] & ~plan.mask_fn(probe)).any():
             return True
     return False
+
+
+def input_kind(model: Any, X: Any) -> tuple[bool, bool]:
+    """Return ``(token_ids, masked)``: whether ``model`` reads ``X`` as token ids, and a mask.
+
+    Only the first sequences of ``X`` are run (the presence of a mask does not depend on
+    the data).
+    """
+    from ._ablation import _Runner  # lazy: _ablation imports this module
+
+    runner = _Runner.for_model(model)
+    X, tokens = prepare_input(runner, np.asarray(X)[:2])
+    return tokens, mask_plan(runner, X, tokens) is not None
+
+
+def baseline_names(tokens: bool, masked: bool) -> list[str]:
+    """Return the baseline names that apply to token ids or not, masked or not."""
+    names = ["zeros", "hold", "permute"] if tokens else ["zeros", "mean", "hold", "permute"]
+    return names + (["mask"] if masked else [])

@@ -18,9 +18,9 @@ class GateActivationDisplay(ShowsAsPNG):
     Parameters
     ----------
     inputs : ndarray of shape (T, F)
-        The sample's model inputs.
+        The sample's model inputs; NaN at padded steps, which are left blank.
     gate : ndarray of shape (T, units)
-        The chosen gate's activation at every step.
+        The chosen gate's activation at every step; NaN at padded steps (left blank).
     cell : ndarray of shape (T, units) or None
         LSTM cell state at every step; ``None`` to leave that panel out.
     gate_label : str
@@ -40,11 +40,16 @@ class GateActivationDisplay(ShowsAsPNG):
     gate_limit, cell_limit : float or None, default=None
         Fixed symmetric colour limits for an unbounded gate and for the cell state;
         ``None`` fits the data shown.
+    token_labels : sequence of str or None, default=None
+        For a model reading token ids: one label per step (the id or word; ``""`` for
+        padding), written in the input panel instead of drawing feature lines.
 
     Attributes
     ----------
     lines_ : list of Line2D
-        One line per input feature.
+        One line per input feature (empty with ``token_labels``).
+    token_texts_ : list of Text
+        One label per step with ``token_labels`` (else empty).
     im_ : AxesImage
         Gate heatmap (units x time).
     cell_im_ : AxesImage or None
@@ -75,7 +80,9 @@ class GateActivationDisplay(ShowsAsPNG):
         input_limits: tuple[float, float] | None = None,
         gate_limit: float | None = None,
         cell_limit: float | None = None,
+        token_labels: Sequence[str] | None = None,
     ) -> None:
+        self.token_labels = None if token_labels is None else [str(v) for v in token_labels]
         self.inputs = np.asarray(inputs)
         self.gate = np.asarray(gate)
         self.cell = None if cell is None else np.asarray(cell)
@@ -96,6 +103,8 @@ class GateActivationDisplay(ShowsAsPNG):
                 f"Expected inputs (T, F) and gate (T, units) with the same T, received "
                 f"{self.inputs.shape} and {self.gate.shape}."
             )
+        if self.token_labels is not None and len(self.token_labels) != T:
+            raise ValueError(f"Expected {T} token labels, received {len(self.token_labels)}.")
         if self.cell is not None and self.cell.shape != self.gate.shape:
             raise ValueError(
                 f"Expected cell of shape {self.gate.shape}, received {self.cell.shape}."
@@ -104,7 +113,7 @@ class GateActivationDisplay(ShowsAsPNG):
     def _gate_clim(self) -> tuple[float, float]:
         if self.bounded:
             return (0.0, 1.0)
-        m = self.gate_limit or float(np.max(np.abs(self.gate))) or 1.0
+        m = self.gate_limit or _abs_max(self.gate)
         return (-m, m)
 
     def plot(
@@ -145,12 +154,16 @@ class GateActivationDisplay(ShowsAsPNG):
         t = np.arange(T)
         names = self.feature_names or [f"x{j}" for j in range(F)]
         ax_in = axes[0]
-        self.lines_ = [
-            ax_in.plot(t, self.inputs[:, j], lw=1.2, label=str(names[j]))[0] for j in range(F)
-        ]
-        if F <= 10:
-            ax_in.legend(loc="upper left", fontsize="x-small", ncols=min(F, 5), frameon=False)
-        ax_in.set_ylabel("input")
+        self.lines_, self.token_texts_ = [], []
+        if self.token_labels is not None:
+            self._draw_tokens(ax_in)
+        else:
+            self.lines_ = [
+                ax_in.plot(t, self.inputs[:, j], lw=1.2, label=str(names[j]))[0] for j in range(F)
+            ]
+            if F <= 10:
+                ax_in.legend(loc="upper left", fontsize="x-small", ncols=min(F, 5), frameon=False)
+            ax_in.set_ylabel("input")
         kwargs = {
             "aspect": "auto",
             "origin": "lower",
@@ -183,6 +196,19 @@ class GateActivationDisplay(ShowsAsPNG):
         self._scale_rows()
         return self
 
+    def _draw_tokens(self, ax: Axes) -> None:
+        """Write one label per step (vertical when many), no feature lines."""
+        T = len(self.token_labels)
+        rotation = 90 if T > 12 else 0
+        self.token_texts_ = [
+            ax.text(t, 0.5, label, ha="center", va="center", rotation=rotation,
+                    fontsize="x-small", clip_on=True)
+            for t, label in enumerate(self.token_labels)
+        ]  # fmt: skip
+        ax.set_ylim(0.0, 1.0)
+        ax.set_yticks([])
+        ax.set_ylabel("token")
+
     def _set_texts(self) -> None:
         where = f"{self.layer}, " if self.layer else ""
         self.titles_[0].set_text(f"{where}sample {self.sample}: inputs")
@@ -190,13 +216,15 @@ class GateActivationDisplay(ShowsAsPNG):
 
     def _scale_rows(self) -> None:
         ax_in = self.axes_[0]
-        lo, hi = self.input_limits or (float(np.min(self.inputs)), float(np.max(self.inputs)))
+        finite = self.inputs[np.isfinite(self.inputs)]
+        fitted = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        lo, hi = self.input_limits or fitted
         pad = 0.05 * (hi - lo) or 0.5
         # Setting equal limits still fires callbacks and marks the axes stale: skip it.
-        if ax_in.get_ylim() != (lo - pad, hi + pad):
+        if self.token_labels is None and ax_in.get_ylim() != (lo - pad, hi + pad):
             ax_in.set_ylim(lo - pad, hi + pad)
         if self.cell_im_ is not None:
-            m = self.cell_limit or float(np.max(np.abs(self.cell))) or 1.0
+            m = self.cell_limit or _abs_max(self.cell)
             if self.cell_im_.get_clim() != (-m, m):
                 self.cell_im_.set_clim(-m, m)
 
@@ -209,7 +237,7 @@ class GateActivationDisplay(ShowsAsPNG):
         # Only the heatmaps cover their axes' frames; those frames are drawn again over them.
         spines = [spine for ax in self.axes_[1:] for spine in ax.spines.values()]
         return [
-            ([*self.lines_, self.cell_im_], (self.sample, self.layer)),
+            ([*self.lines_, *self.token_texts_, self.cell_im_], (self.sample, self.layer)),
             ([self.im_, *spines], (self.sample, self.layer, self.gate_label)),
         ]
 
@@ -237,6 +265,7 @@ class GateActivationDisplay(ShowsAsPNG):
         sample: int | None = None,
         bounded: bool | None = None,
         gate_limit: float | None = None,
+        token_labels: Sequence[str] | None = None,
     ) -> GateActivationDisplay:
         """Change the data shown, updating the artists in place (shapes must not change).
 
@@ -247,6 +276,10 @@ class GateActivationDisplay(ShowsAsPNG):
             self.inputs = np.asarray(inputs)
             for j, line in enumerate(self.lines_):
                 line.set_ydata(self.inputs[:, j])
+        if token_labels is not None and self.token_labels is not None:
+            self.token_labels = [str(v) for v in token_labels]
+            for text, label in zip(self.token_texts_, self.token_labels, strict=True):
+                text.set_text(label)
         if gate is not None:
             self.gate = np.asarray(gate)
             self.im_.set_data(self.gate.T)
@@ -266,3 +299,9 @@ class GateActivationDisplay(ShowsAsPNG):
         self._set_texts()
         self._scale_rows()
         return self
+
+
+def _abs_max(values: np.ndarray) -> float:
+    """Return the largest finite ``|value|`` (padding is NaN); 1.0 if none or it is 0."""
+    finite = np.abs(values[np.isfinite(values)])
+    return float(finite.max()) if finite.size and finite.max() > 0 else 1.0

@@ -14,7 +14,7 @@ import traitlets as tl
 from ..adapters import as_model
 from ..analysis import Ablation, ablate_timesteps
 from ..analysis._ablation import model_output_shape
-from ..analysis._baselines import BASELINES
+from ..analysis._masks import baseline_names, input_kind
 from ..analysis._metrics import LOSSES
 from ..plots import AblationDisplay
 from ._base import FigureView
@@ -34,8 +34,9 @@ class AblationExplorer(FigureView):
     ----------
     model : keras.Model or callable
         See :func:`lstm_widgets.ablate_timesteps`.
-    X : array-like of shape (N, T, F)
-        Input sequences. Copied: later edits of the caller's array do not show.
+    X : array-like of shape (N, T, F), or (N, T) integer token ids
+        Input sequences (token ids for a model whose sequence input is an Embedding).
+        Copied: later edits of the caller's array do not show.
     y : array-like of shape (N, ...), optional
         Targets; they enable the loss metrics ("mse", "mae").
     feature_names : sequence of str, optional
@@ -62,7 +63,8 @@ class AblationExplorer(FigureView):
 
     baseline = tl.Unicode(
         "zeros",
-        help="What replaces an ablated step: 'zeros', 'mean', 'hold' or 'permute'.",
+        help="What replaces an ablated step: 'zeros', 'mean', 'hold', 'permute', or 'mask' "
+        "(removed as the model's padding is) for a model that masks its input.",
     )
     metric = tl.Unicode(
         "change",
@@ -89,13 +91,16 @@ class AblationExplorer(FigureView):
     ) -> None:
         self._model = as_model(model)
         self._X = np.array(X, copy=True)
-        if self._X.ndim != 3:
+        if self._X.ndim not in (2, 3):
             raise ValueError(
-                f"Expected X of shape (N, T, F) (samples, time steps, features), "
-                f"received an array of shape {self._X.shape}."
+                f"Expected X of shape (N, T, F) (samples, time steps, features), or (N, T) "
+                f"token ids for an Embedding model, received an array of shape {self._X.shape}."
             )
         self._y = None if y is None else np.array(y, copy=True)
-        _, T, F = self._X.shape
+        T = self._X.shape[1]
+        F = 1 if self._X.ndim == 2 else self._X.shape[2]
+        tokens, masked = input_kind(self._model, self._X)
+        self._baselines = baseline_names(tokens, masked)
         self.feature_names = check_feature_names(feature_names, F)
         self._batch_size = batch_size
         self._outputs = self._output_names(model_output_shape(model, self._X[:1]))
@@ -109,7 +114,7 @@ class AblationExplorer(FigureView):
         self._placeholder()
 
         metrics = ["change"] + (sorted(LOSSES) if self._y is not None else [])
-        self.baseline_dropdown = ipw.Dropdown(options=list(BASELINES), description="baseline")
+        self.baseline_dropdown = ipw.Dropdown(options=self._baselines, description="baseline")
         self.metric_dropdown = ipw.Dropdown(
             options=[(_METRIC_LABELS[m], m) for m in metrics], description="metric"
         )
@@ -128,6 +133,10 @@ class AblationExplorer(FigureView):
         self.progress = ipw.IntProgress(0, min=0, max=1, description="", bar_style="")
         self.status = ipw.HTML()
         self.max_lag = T
+        # Zeros are padding to a Masking(0.0) model; removing a step as padding does is the
+        # first choice there. Token ids have no per-feature cells.
+        self.baseline = "mask" if masked else "zeros"
+        self.view_buttons.disabled = tokens
         for name, control in (
             ("baseline", self.baseline_dropdown),
             ("metric", self.metric_dropdown),
@@ -151,9 +160,9 @@ class AblationExplorer(FigureView):
     # ---- trait validation ----------------------------------------------------------------
     @tl.validate("baseline")
     def _valid_baseline(self, proposal):
-        if proposal.value not in BASELINES:
+        if proposal.value not in self._baselines:
             raise tl.TraitError(
-                f"Expected baseline in {list(BASELINES)}, received {proposal.value!r}."
+                f"Expected baseline in {self._baselines}, received {proposal.value!r}."
             )
         return proposal.value
 

@@ -11,12 +11,12 @@ import traitlets as tl
 
 from ..adapters import adapter_for, as_model, recurrent_layers
 from ..analysis import memory_retention
-from ..analysis._activations import layer_inputs
+from ..analysis._activations import layer_inputs_and_mask
 from ..analysis._memory import MemoryRetention
 from ..core import GATE_LONG_NAMES, SATURATING, resolve_gate, run_recurrence
 from ..plots import BlitRenderer, GateActivationDisplay, MemoryRetentionDisplay
 from ._base import FigureView
-from ._common import check_feature_names, check_layer_choice, layer_names
+from ._common import check_feature_names, check_layer_choice, check_vocabulary, layer_names
 
 _CACHE_SAMPLES = 64
 _UNIT_RANGE = {"tanh", "softsign"}  # candidate activations bounded by [-1, 1]
@@ -35,10 +35,17 @@ class GateActivationExplorer(FigureView):
     ----------
     model : keras.Model or torch.nn.Module
         A built model with recurrent layers.
-    X : array-like of shape (N, T, F)
-        Input sequences; ``sample`` picks one. Not modified.
+    X : array-like of shape (N, T, F), or (N, T) integer token ids
+        Input sequences; ``sample`` picks one. Not modified. Token ids are for models whose
+        sequence input is an Embedding; the input panel then shows the sample's tokens.
     feature_names : sequence of str or None, default=None
         One name per input feature.
+    tokens : sequence of str or None, default=None
+        With token ids: the vocabulary (``tokens[id]`` is the word of ``id``), so the
+        input panel shows words instead of ids.
+
+    Padded steps (where the model masks its input) are left blank: no input drawn, no gate
+    value coloured.
 
     Examples
     --------
@@ -51,15 +58,27 @@ class GateActivationExplorer(FigureView):
     sample = tl.Int(0, help="Index into X of the sequence shown.")
 
     def __init__(
-        self, model: Any, X: Any, feature_names: Sequence[str] | None = None, **kwargs
+        self,
+        model: Any,
+        X: Any,
+        feature_names: Sequence[str] | None = None,
+        tokens: Sequence[str] | None = None,
+        **kwargs,
     ) -> None:
         self._model = as_model(model)
         self._entries = {e.name: e for e in recurrent_layers(self._model)}
         self._X = np.array(X, copy=True)  # our own copy: the caller may keep editing theirs
-        if self._X.ndim != 3:
-            raise ValueError(f"Expected X of shape (N, T, F), received {self._X.shape}.")
-        self.feature_names = check_feature_names(feature_names, self._X.shape[2])
+        if self._X.ndim not in (2, 3):
+            raise ValueError(
+                f"Expected X of shape (N, T, F), or (N, T) token ids for an Embedding model, "
+                f"received {self._X.shape}."
+            )
+        self._token_ids = self._X.ndim == 2
+        n_features = 1 if self._token_ids else self._X.shape[2]
+        self.feature_names = check_feature_names(feature_names, n_features)
+        self._vocabulary = check_vocabulary(tokens, self._token_ids)
         self._inputs: dict[str, np.ndarray] = {}
+        self._masks: dict[str, np.ndarray | None] = {}
         self._traces: dict[tuple[str, int], Any] = {}
         self._display: GateActivationDisplay | None = None
         super().__init__(figsize=(7.5, 4.6), **kwargs)
@@ -127,8 +146,14 @@ class GateActivationExplorer(FigureView):
     def layer_inputs(self, layer: str) -> np.ndarray:
         """Return what ``layer`` reads for every sample of X, (N, T, input_dim), cached."""
         if layer not in self._inputs:
-            _, self._inputs[layer] = layer_inputs(self._model, self._X, self._entries[layer])
+            _, inputs, mask = layer_inputs_and_mask(self._model, self._X, self._entries[layer])
+            self._inputs[layer], self._masks[layer] = inputs, mask
         return self._inputs[layer]
+
+    def layer_mask(self, layer: str) -> np.ndarray | None:
+        """Return the (N, T) mask ``layer`` reads (``True`` at real steps), or ``None``."""
+        self.layer_inputs(layer)
+        return self._masks[layer]
 
     def trace(self, layer: str | None = None, sample: int | None = None):
         """Return the :class:`~lstm_widgets.core.Trace` of one sample (cached)."""
@@ -140,7 +165,9 @@ class GateActivationExplorer(FigureView):
                 self._traces.pop(next(iter(self._traces)))
             gw = self._weights(layer)
             inputs = self.layer_inputs(layer)[sample : sample + 1]
-            self._traces[key] = run_recurrence(gw, inputs)
+            mask = self.layer_mask(layer)
+            mask = None if mask is None else mask[sample : sample + 1]
+            self._traces[key] = run_recurrence(gw, inputs, mask)
         return self._traces[key]
 
     def _weights(self, layer: str):
@@ -157,13 +184,26 @@ class GateActivationExplorer(FigureView):
         act = _activation_of(gw, self.gate)
         return {
             "gate_limit": 1.0 if act in _UNIT_RANGE else None,
-            "inputs": self._X[self.sample],
+            **self._sample_inputs(trace.mask),
             "gate": trace.gates[self.gate][0],
             "cell": None if trace.c is None else trace.c[0],
             "gate_label": f"{self.gate} ({GATE_LONG_NAMES[entry.kind][self.gate]}, {act})",
             "sample": self.sample,
             "bounded": act in SATURATING,
         }
+
+    def _sample_inputs(self, mask: np.ndarray | None) -> dict:
+        """Return the top panel's data: NaN (blank) at padding; labels for tokens."""
+        x = self._X[self.sample]
+        real = np.ones(len(x), dtype=bool) if mask is None else mask[0]
+        if not self._token_ids:
+            return {"inputs": np.where(real[:, None], x, np.nan)}
+        vocab = self._vocabulary
+        labels = [
+            "" if not ok else (vocab[i] if vocab is not None and i < len(vocab) else str(i))
+            for i, ok in zip(x.tolist(), real, strict=True)
+        ]
+        return {"inputs": np.where(real, x, np.nan)[:, None], "token_labels": labels}
 
     # ---- drawing -------------------------------------------------------------------------
     def _rebuild(self) -> None:
@@ -178,7 +218,7 @@ class GateActivationExplorer(FigureView):
             data.pop("gate_label"),
             layer=self.layer,
             feature_names=self.feature_names,
-            input_limits=(float(self._X.min()), float(self._X.max())),
+            input_limits=None if self._token_ids else (float(self._X.min()), float(self._X.max())),
             cell_limit=self._cell_limit(self.layer),
             **data,
         ).plot(figure=self.figure)
@@ -191,7 +231,9 @@ class GateActivationExplorer(FigureView):
         if self._entries[layer].kind != "LSTM":
             return None
         batch = self.layer_inputs(layer)[:_CACHE_SAMPLES]
-        c = run_recurrence(self._weights(layer), batch).c
+        mask = self.layer_mask(layer)
+        mask = None if mask is None else mask[:_CACHE_SAMPLES]
+        c = run_recurrence(self._weights(layer), batch, mask).c
         return float(np.max(np.abs(c))) or 1.0
 
     def refresh(self) -> None:

@@ -22,12 +22,15 @@ class LSTMExplorer(ipw.VBox):
     ----------
     model : keras.Model, torch.nn.Module or path to a .keras file
         A built model with recurrent layers.
-    X : array-like of shape (N, T, F) or None, default=None
-        Input sequences. Without them only the Weights tab is shown.
+    X : array-like of shape (N, T, F), (N, T) integer token ids, or None, default=None
+        Input sequences (token ids for a model whose sequence input is an Embedding).
+        Without them only the Weights tab is shown.
     y : array-like of shape (N, ...) or None, default=None
         Targets, which enable loss metrics in the Ablation tab.
     feature_names : sequence of str or None, default=None
         One name per input feature.
+    tokens : sequence of str or None, default=None
+        With token ids: the vocabulary (``tokens[id]`` is a word), shown in Activations.
 
     Attributes
     ----------
@@ -52,6 +55,7 @@ class LSTMExplorer(ipw.VBox):
         X: Any = None,
         y: Any = None,
         feature_names: Sequence[str] | None = None,
+        tokens: Sequence[str] | None = None,
         **kwargs,
     ) -> None:
         if y is not None and X is None:
@@ -72,7 +76,9 @@ class LSTMExplorer(ipw.VBox):
         if X is not None:
             self.ablation = AblationExplorer(model, X, y, feature_names=feature_names)
             self.memory = MemoryView(model, X)
-            self.activations = GateActivationExplorer(model, X, feature_names=feature_names)
+            self.activations = GateActivationExplorer(
+                model, X, feature_names=feature_names, tokens=tokens
+            )
             self.ablation.observe(self._on_ablation, names="result")
             half = ipw.Layout(width="50%")
             self.ablation.layout, self.memory.layout = half, ipw.Layout(width="50%")
