@@ -453,7 +453,8 @@ def _feeder(keras, container, target) -> Callable:
 
         return run
     try:
-        sub = keras.Model(container.inputs, _input_inside(container, target))
+        inputs = container.inputs[0] if len(container.inputs) == 1 else container.inputs
+        sub = keras.Model(inputs, _input_inside(container, target))
     except (AttributeError, ValueError) as exc:
         raise ValueError(
             f"Cannot find what feeds layer {target.name!r} inside {container.name!r}: "
