@@ -24,3 +24,32 @@ def randomize_module(module, seed=0, scale=0.5):
             value[value == 0] = 0.1
             p.copy_(value)
     return module
+
+
+def shift_register_model(T, *, tokens=False, mask_value=0.0, vocab=10):
+    """A Keras model that reads lags 1 and 3, counted over real (unmasked) steps.
+
+    A linear SimpleRNN shifts its input along three units, so after the last real step
+    ``h = (x_last, x_last-1, x_last-2)``; the head adds units 0 and 2. ``tokens=True``:
+    token ids through ``Embedding(vocab, 1, mask_zero=True)`` whose value is the id itself;
+    otherwise ``Masking(mask_value)`` over one feature.
+    """
+    import keras
+
+    layers = keras.layers
+    if tokens:
+        inp = keras.Input((T,), dtype="int32")
+        emb = layers.Embedding(vocab, 1, mask_zero=True)
+        x = emb(inp)
+    else:
+        inp = keras.Input((T, 1))
+        x = layers.Masking(mask_value)(inp)
+    rnn = layers.SimpleRNN(3, activation="linear", use_bias=False)
+    head = layers.Dense(1, use_bias=False)
+    model = keras.Model(inp, head(rnn(x)))
+    rnn.cell.kernel.assign(np.array([[1.0, 0.0, 0.0]]))
+    rnn.cell.recurrent_kernel.assign(np.array([[0, 1, 0], [0, 0, 1], [0, 0, 0]], float))
+    head.kernel.assign(np.array([[1.0], [0.0], [1.0]]))
+    if tokens:
+        emb.embeddings.assign(np.arange(vocab, dtype=float)[:, None])
+    return model

@@ -1,10 +1,10 @@
-"""Masks: padded sequences against Keras' own outputs, and ablation counted from the last real step."""
+"""Masks: padded sequences against Keras' own outputs; ablation from the last real step."""
 
 import keras
 import numpy as np
 import pytest
 import tf_keras
-from _helpers import randomize_weights
+from _helpers import randomize_weights, shift_register_model
 
 import lstm_widgets as lw
 from lstm_widgets.widgets import GateActivationExplorer
@@ -78,7 +78,7 @@ def test_without_the_mask_the_numbers_would_differ():
     rnn = layers.LSTM(4)
     model = _masked(rnn)
     X, _ = _padded(seed=3)
-    entry, inputs = lw.analysis._activations.layer_inputs(model, X)
+    _, inputs = lw.analysis._activations.layer_inputs(model, X)
     unmasked = lw.run_recurrence(lw.gate_weights(model), inputs)
     assert np.abs(unmasked.last_h - _seq_output(model, rnn, X)).max() > 1e-2
 
@@ -113,7 +113,9 @@ def test_explicit_mask_argument_in_a_functional_graph():
 def test_embedding_mask_zero_matches_keras():
     rnn = layers.LSTM(4, return_sequences=True)
     model = randomize_weights(
-        keras.Sequential([keras.Input((T,), dtype="int32"), layers.Embedding(12, 3, mask_zero=True), rnn]),
+        keras.Sequential(
+            [keras.Input((T,), dtype="int32"), layers.Embedding(12, 3, mask_zero=True), rnn]
+        ),
         seed=5,
     )
     rng = np.random.default_rng(0)
@@ -159,26 +161,6 @@ def test_memory_retention_skips_padding():
 # Ablation
 
 
-def _reads_lags_1_and_3(value=0.0, tokens=False):
-    """A shift register: h = (x_last, x_last-1, x_last-2) over real steps; out = h0 + h2."""
-    if tokens:
-        inp = keras.Input((T,), dtype="int32")
-        emb = layers.Embedding(10, 1, mask_zero=True)
-        x = emb(inp)
-    else:
-        inp = keras.Input((T, 1))
-        x = layers.Masking(value)(inp)
-    rnn = layers.SimpleRNN(3, activation="linear", use_bias=False)
-    head = layers.Dense(1, use_bias=False)
-    model = keras.Model(inp, head(rnn(x)))
-    rnn.cell.kernel.assign(np.array([[1.0, 0.0, 0.0]]))
-    rnn.cell.recurrent_kernel.assign(np.array([[0, 1, 0], [0, 0, 1], [0, 0, 0]], float))
-    head.kernel.assign(np.array([[1.0], [0.0], [1.0]]))
-    if tokens:
-        emb.embeddings.assign(np.arange(10, dtype=float)[:, None])
-    return model
-
-
 def _shift_data(pre, n=64, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, T, 1)).astype("float32") + 3.0  # never the mask value 0
@@ -194,7 +176,7 @@ def _shift_data(pre, n=64, seed=0):
 @pytest.mark.parametrize("pre", [True, False])
 @pytest.mark.parametrize("baseline", ["mean", "permute", 1.5])
 def test_ablation_finds_lags_1_and_3_from_the_last_real_step(pre, baseline):
-    model = _reads_lags_1_and_3()
+    model = shift_register_model(T)
     X, lengths = _shift_data(pre)
     result = lw.ablate_timesteps(model, X, baseline=baseline, progress=False)
     assert result.lags_from == "last_real_step"
@@ -203,7 +185,9 @@ def test_ablation_finds_lags_1_and_3_from_the_last_real_step(pre, baseline):
     assert by_lag[0] > 0.1 and by_lag[2] > 0.1
     others = np.delete(by_lag[: lengths.min()], [0, 2])
     np.testing.assert_allclose(others, 0.0, atol=1e-6)
-    np.testing.assert_array_equal(result.n_at_lag[::-1], [(lengths >= k).sum() for k in range(1, T + 1)])
+    np.testing.assert_array_equal(
+        result.n_at_lag[::-1], [(lengths >= k).sum() for k in range(1, T + 1)]
+    )
     assert np.isnan(result.importance_by_lag[lengths.max() :]).all()
 
 
@@ -250,7 +234,7 @@ def test_baseline_equal_to_the_mask_value_is_refused():
     model = _masked(layers.LSTM(4))
     X, _ = _padded()
     for baseline in ("zeros", 0.0, np.zeros((T, F))):
-        with pytest.raises(ValueError, match="'mask'.*'mean'"):
+        with pytest.raises(ValueError, match=r"'mask'.*'mean'"):
             lw.ablate_timesteps(model, X, baseline=baseline, progress=False)
 
 
