@@ -125,3 +125,14 @@ def _check_ids(arr: np.ndarray, vocab: int, name: str) -> None:
             f"Expected {name} token ids in [0, {vocab - 1}] (the Embedding's input_dim is "
             f"{vocab}), received values from {int(arr.min())} to {int(arr.max())}."
         )
+
+
+def reads_tokens(model: Any) -> bool:
+    """Return whether ``model`` (a framework model or a callable) reads (N, T) token ids."""
+    from ..adapters import adapter_for
+
+    try:
+        adapter = adapter_for(model)
+    except TypeError:  # a plain callable
+        return False
+    return token_vocabulary(model, adapter) is not None

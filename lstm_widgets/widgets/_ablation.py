@@ -16,6 +16,7 @@ from ..analysis import Ablation, ablate_timesteps
 from ..analysis._ablation import model_output_shape
 from ..analysis._masks import baseline_names, input_kind
 from ..analysis._metrics import LOSSES
+from ..analysis._tokens import reads_tokens
 from ..plots import AblationDisplay
 from ._base import FigureView
 from ._common import check_feature_names
@@ -91,7 +92,7 @@ class AblationExplorer(FigureView):
     ) -> None:
         self._model = as_model(model)
         self._X = np.array(X, copy=True)
-        if self._X.ndim not in (2, 3):
+        if self._X.ndim not in (2, 3) or (self._X.ndim == 2 and not reads_tokens(self._model)):
             raise ValueError(
                 f"Expected X of shape (N, T, F) (samples, time steps, features), or (N, T) "
                 f"token ids for an Embedding model, received an array of shape {self._X.shape}."

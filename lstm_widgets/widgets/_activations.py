@@ -13,6 +13,7 @@ from ..adapters import adapter_for, as_model, recurrent_layers
 from ..analysis import memory_retention
 from ..analysis._activations import layer_inputs_and_mask
 from ..analysis._memory import MemoryRetention
+from ..analysis._tokens import reads_tokens
 from ..core import GATE_LONG_NAMES, SATURATING, resolve_gate, run_recurrence
 from ..plots import BlitRenderer, GateActivationDisplay, MemoryRetentionDisplay
 from ._base import FigureView
@@ -68,7 +69,7 @@ class GateActivationExplorer(FigureView):
         self._model = as_model(model)
         self._entries = {e.name: e for e in recurrent_layers(self._model)}
         self._X = np.array(X, copy=True)  # our own copy: the caller may keep editing theirs
-        if self._X.ndim not in (2, 3):
+        if self._X.ndim not in (2, 3) or (self._X.ndim == 2 and not reads_tokens(self._model)):
             raise ValueError(
                 f"Expected X of shape (N, T, F), or (N, T) token ids for an Embedding model, "
                 f"received {self._X.shape}."
