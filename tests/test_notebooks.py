@@ -92,6 +92,17 @@ assert np.isnan(cells.importance_by_lag[6:]).all()
 assert bi.method == "black-box"
 # "The upper layer forgets faster than the lower one at every lag from t-2 to t-4."
 assert (memories["upper"].mean[1:4] < memories["lower"].mean[1:4]).all()
+# The token reader: padding skipped (gates NaN there), lags from the last real step.
+assert reader.evaluate(tokens_test, y_tok[1536:], verbose=0) < 0.01
+assert np.array_equal(reader_trace.mask, tokens_test != 0)
+assert np.isnan(reader_trace.gates["f"][~reader_trace.mask]).all()
+# "permute finds lag 2 and nothing else; mask makes lag 1 matter as much."
+perm, mask = token_ablations["permute"], token_ablations["mask"]
+assert perm.lags_from == mask.lags_from == "last_real_step"
+assert np.nanargmax(perm.importance_by_lag) == 1, perm.importance_by_lag
+assert np.nanmax(np.delete(perm.importance_by_lag, 1)) < 0.1 * perm.at_lag(2)
+assert abs(mask.at_lag(1) - mask.at_lag(2)) < 0.2 * mask.at_lag(2), mask.importance_by_lag
+assert np.nanmax(mask.importance_by_lag[2:]) < 0.1 * mask.at_lag(2)
 """,
 }
 
