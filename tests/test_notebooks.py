@@ -13,6 +13,7 @@ storing the widget state as a notebook saved from JupyterLab would. Then:
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -159,6 +160,9 @@ def notebook_copy(tmp_path, monkeypatch):
     # ipykernel's inline backend, as it does for a user.
     monkeypatch.delenv("MPLBACKEND", raising=False)
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
+    # The kernel imports the package under test (this checkout), not another installed copy.
+    path = os.environ.get("PYTHONPATH")
+    monkeypatch.setenv("PYTHONPATH", str(ROOT) + (os.pathsep + path if path else ""))
     return tmp_path
 
 
