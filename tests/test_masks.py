@@ -270,3 +270,32 @@ def test_activation_explorer_leaves_padding_blank():
         np.testing.assert_array_equal(ydata[~pad], X[2, ~pad, j])
     w.refresh()
     assert w.image.value[:4] == b"\x89PNG"
+
+
+def test_by_feature_cells_on_padded_data_against_a_manual_rerun():
+    model = _masked(layers.LSTM(4))
+    X, mask = _padded(n=6, seed=5)
+    result = lw.ablate_timesteps(model, X, baseline=2.0, by_feature=True, progress=False)
+    clean = np.asarray(model(X))
+    for k in (1, 3):
+        for f in range(F):
+            changes = []
+            for i in range(len(X)):
+                real = np.flatnonzero(mask[i])
+                x = X[i : i + 1].copy()
+                x[0, real[-k], f] = 2.0
+                changes.append(np.abs(np.asarray(model(x)) - clean[i]).mean())
+            assert result.at_lag(k)[f] == pytest.approx(np.mean(changes), rel=1e-4, abs=1e-7)
+
+
+def test_plot_and_widget_say_where_lags_start():
+    model = _masked(layers.LSTM(4))
+    X, _ = _padded()
+    result = lw.ablate_timesteps(model, X, baseline="mask", progress=False)
+    assert "last real step" in result.plot().ax_.get_xlabel()
+    w = lw.AblationExplorer(model, X)
+    assert w.baseline == "mask" and "mask" in w.baseline_dropdown.options
+    assert w.run() is not None and w.error.value == ""
+    assert "last real step" in w.display.ax_.get_xlabel()
+    w.baseline = "zeros"  # Masking(0.0): zeros are padding, refused inside the widget
+    assert w.run() is None and "&#x27;mask&#x27;" in w.error.value

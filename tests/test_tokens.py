@@ -235,3 +235,14 @@ def test_ablation_explorer_refuses_mean_for_tokens():
     w = AblationExplorer(_token_model(), _ids())
     with pytest.raises(Exception, match="Expected baseline in"):
         w.baseline = "mean"
+
+
+def test_dashboard_views_draw_without_errors_on_padded_tokens():
+    model = _token_model(mask_zero=True)
+    X = _ids(n=6)
+    X[:, :3] = 0  # no sequence reaches lags 5 .. 7: NaN there, drawn as gaps
+    dash = LSTMExplorer(model, X)
+    dash.ablation.run()
+    assert np.isnan(dash.ablation.result.importance_by_lag[4:]).all()
+    for view in (dash.ablation, dash.memory, dash.activations):
+        assert view.error.value == "", view.error.value

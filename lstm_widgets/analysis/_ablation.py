@@ -248,20 +248,37 @@ def ablate_timesteps(
         A Keras 3 model (any backend) or PyTorch module taking (n, T, F) and returning one
         array, or any callable mapping an (n, T, F) numpy array to an array whose first
         axis is n. Calls on one model from several threads run one after another.
-    X : array-like or tensor of shape (N, T, F)
-        Input sequences. Not modified (models read copies).
+    X : array-like or tensor of shape (N, T, F), or (N, T) integer token ids
+        Input sequences. Not modified (models read copies). Token ids are for a model whose
+        sequence input is an Embedding (ids outside its ``input_dim`` are refused); they
+        run as black boxes.
     y : array-like of shape (N, ...), optional
         Targets, needed by the loss metrics: the model output's shape, or the scored
         output's shape when ``output`` is given.
-    baseline : {"zeros", "mean", "hold", "permute"}, float or array-like, default="zeros"
+    baseline : {"zeros", "mean", "hold", "permute", "mask"}, float or array-like, default="zeros"
         What replaces an ablated step:
 
-        - ``"zeros"``: 0;
-        - ``"mean"``: the mean of ``X`` over samples at that same step, per feature;
+        - ``"zeros"``: 0 (token 0 for token ids);
+        - ``"mean"``: the mean of ``X`` over samples at that same step, per feature (not
+          for token ids);
         - ``"hold"``: the previous step's values carried forward (zeros at ``t = 0``);
         - ``"permute"``: that step's values shuffled across samples (fixed seed 0);
-        - a number: that constant;
-        - an array broadcastable to (T, F) or (N, T, F): its values at that step.
+        - ``"mask"`` (models that mask their input): the value the model's padding holds
+          (``Masking``'s ``mask_value``, token 0 for ``Embedding(mask_zero=True)``), so the
+          step is removed the way padding is;
+        - a number: that constant (a token id for token ids);
+        - an array broadcastable to (T, F) or (N, T, F) ((T,) or (N, T) integer ids for
+          token ids): its values at that step.
+
+        When the model masks its input (``Masking``, ``Embedding(mask_zero=True)`` or a
+        ``mask=`` in a functional graph, found automatically), lags count from each
+        sequence's last real step and padded steps are never ablated; ``"mean"`` is then the
+        mean of the real steps at each lag, ``"permute"`` shuffles among the sequences that
+        have that lag and ``"hold"`` carries the previous real step (at a sequence's first
+        real step: the position before it, which is padding, or zeros at ``t = 0``). A
+        baseline that the mask would take for padding (``"zeros"`` under ``Masking(0.0)``)
+        is refused: use ``"mask"`` or ``"mean"``. Masked models always run as black boxes
+        (``method="black-box"``), since rows step through different positions.
     metric : {None, "mse", "mae"} or callable, default=None
         ``None``: the mean absolute change of the model output, over samples and outputs.
         ``"mse"``/``"mae"`` (needs ``y``): the increase of that loss over the un-ablated

@@ -50,6 +50,9 @@ class AblationDisplay(ShowsAsPNG):
         Named in the "not computed" label.
     title : str or None, default=None
         Overrides the title.
+    lags_from : {"end", "last_real_step"}, default="end"
+        Where lag 1 is: input position ``T - 1``, or each sequence's last real step (a
+        masked model); the x label says which.
 
     Attributes
     ----------
@@ -85,8 +88,10 @@ class AblationDisplay(ShowsAsPNG):
         reference_score: float | None = None,
         max_lag: int | None = None,
         title: str | None = None,
+        lags_from: str = "end",
     ) -> None:
         self.importance = _check_importance(importance)
+        self.lags_from = lags_from
         self.feature_names = None if feature_names is None else [str(n) for n in feature_names]
         self.metric = metric
         self.baseline = baseline
@@ -128,6 +133,7 @@ class AblationDisplay(ShowsAsPNG):
             reference_score=result.reference_score,
             max_lag=result.max_lag,
             title=title,
+            lags_from=getattr(result, "lags_from", "end"),
         )
         return display.plot(ax=ax, **plot_kwargs)
 
@@ -202,9 +208,14 @@ class AblationDisplay(ShowsAsPNG):
         ticks = lags[::step]
         ax.set_xticks(ticks, [lag_label(k) for k in ticks])
         ax.set_xlim(0.5, T + 0.5)
-        ax.set_xlabel("input step, by lag (t-1 = most recent)")
+        ax.set_xlabel(self._lag_axis_label())
         self._refresh()
         return self
+
+    def _lag_axis_label(self) -> str:
+        if self.lags_from == "last_real_step":
+            return "input step, by lag from each sequence's last real step (t-1 = last real)"
+        return "input step, by lag (t-1 = most recent)"
 
     def update(
         self, result: Any = None, *, importance: np.ndarray | None = None
@@ -227,6 +238,9 @@ class AblationDisplay(ShowsAsPNG):
             new = result.importance
             self.metric, self.baseline = result.metric, result.baseline
             self.reference_score, self.max_lag = result.reference_score, result.max_lag
+            self.lags_from = getattr(result, "lags_from", "end")
+            if self.ax_.get_xlabel() != self._lag_axis_label():
+                self.ax_.set_xlabel(self._lag_axis_label())
         if importance is not None:
             new = importance
         new = _check_importance(new)
