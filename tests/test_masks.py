@@ -139,6 +139,25 @@ def test_tf_keras_masking_sequential():
     np.testing.assert_allclose(trace.h, np.asarray(model(X)), atol=ATOL)
 
 
+def test_tf_keras_functional_masking_and_explicit_mask():
+    tl = tf_keras.layers
+    inp = tf_keras.Input((T, F))
+    rnn = tl.GRU(4, return_sequences=True)
+    model = randomize_weights(tf_keras.Model(inp, rnn(tl.Dense(4)(tl.Masking(0.0)(inp)))), 7)
+    X, mask = _padded()
+    trace = lw.gate_activations(model, X)
+    np.testing.assert_array_equal(trace.mask, mask)
+    np.testing.assert_allclose(trace.h, np.asarray(model(X)), atol=ATOL)
+    real = tl.Lambda(lambda x: tf_keras.backend.any(tf_keras.backend.not_equal(x, -1.0), -1))
+    inp = tf_keras.Input((T, F))
+    lstm = tl.LSTM(3, return_sequences=True)
+    model = randomize_weights(tf_keras.Model(inp, lstm(inp, mask=real(inp))), 8)
+    X, mask = _padded(value=-1.0)
+    trace = lw.gate_activations(model, X)
+    np.testing.assert_array_equal(trace.mask, mask)
+    np.testing.assert_allclose(trace.h, np.asarray(model(X)), atol=ATOL)
+
+
 def test_memory_retention_skips_padding():
     """Padded sequences of one real length L retain what the unpadded ones do, lag by lag."""
     L = 5
