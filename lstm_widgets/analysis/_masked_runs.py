@@ -11,39 +11,50 @@ from __future__ import annotations
 import numpy as np
 
 from ._masks import MaskedBaseline, MaskPlan
-from ._metrics import output_change, per_sample_loss
+from ._metrics import output_change
 
 
 class MaskedScorer:
-    """Per-job sums and counts of per-sample scores over the sequences each job ablated."""
+    """Per-job sums and counts of per-sample scores over the sequences each job ablated.
 
-    def __init__(self, loss, y, select, N: int, n_jobs: int) -> None:
-        self.loss, self.y, self.select, self.N = loss, y, select, N
-        self.sums = np.zeros(n_jobs)
-        self.counts = np.zeros(n_jobs, dtype=np.int64)
+    The un-ablated scorer checks every output and loss for NaN as it comes; this one
+    borrows those checks.
+    """
+
+    def __init__(self, loss, y, select, N: int, jobs: list, T: int, name: str | None) -> None:
+        from ._ablation import _Scorer  # lazy: _ablation imports this module
+
+        self.checks = _Scorer(loss, y, select, N, jobs, T, name)
+        self.loss, self.select, self.N = loss, select, N
+        self.sums = np.zeros(len(jobs))
+        self.counts = np.zeros(len(jobs), dtype=np.int64)
         self.ref_sum = 0.0
         self._ref_loss: np.ndarray | None = None
 
     def reference(self, ref: np.ndarray, start: int, stop: int, record: bool) -> np.ndarray:
         """Return the selected clean outputs of ``start:stop`` and keep their losses."""
-        ref = self.select(ref)
+        ref = self.checks.reference(ref, start, stop, record=False)  # selected and checked
         if self.loss is not None:
-            self._ref_loss = per_sample_loss(self.loss, self.y[start:stop], ref)
+            self._ref_loss = self.checks._loss(ref, None, start, stop)
             if record:
                 self.ref_sum += float(self._ref_loss.sum())
         return ref
 
     def add(self, job: int, pred, ref, start: int, stop: int, valid: np.ndarray) -> None:
         """Add the scores of the sequences ``valid`` (bool, (n,)) marks as ablated."""
+        from ._ablation import _check_finite
+
         pred = self.select(pred)
+        _check_finite(pred, "the model returned", self.checks._where(job, start, stop))
         if self.loss is None:
             scores = output_change(ref, pred)
         else:
-            scores = per_sample_loss(self.loss, self.y[start:stop], pred) - self._ref_loss
+            scores = self.checks._loss(pred, job, start, stop) - self._ref_loss
         self.sums[job] += float(scores[valid].sum())
         self.counts[job] += int(valid.sum())
 
     def reference_score(self) -> float | None:
+        """Mean per-sample loss of the un-ablated model over all sequences."""
         return None if self.loss is None else self.ref_sum / self.N
 
     def importance(self) -> np.ndarray:
