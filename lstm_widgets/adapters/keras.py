@@ -251,6 +251,104 @@ def input_shape(model: Any) -> tuple[int | None, int | None]:
     return (shape[1], shape[2])
 
 
+def input_specs(model: Any) -> list[tuple[str, tuple, str]] | None:
+    """Return ``(name, shape without the batch axis, dtype)`` per model input; ``None`` if unknown.
+
+    Several inputs come in the order of ``model.inputs`` (the order a list ``X`` follows).
+    """
+    try:
+        inputs = getattr(model, "inputs", None)
+    except (AttributeError, ValueError):
+        inputs = None
+    if not inputs:
+        T, F = input_shape(model)
+        return None if (T, F) == (None, None) else [("input", (T, F), "float32")]
+    specs = []
+    for i, tensor in enumerate(inputs):
+        name = str(getattr(tensor, "name", "") or f"input_{i}").split(":")[0]
+        specs.append((name, tuple(tensor.shape[1:]), str(getattr(tensor, "dtype", "float32"))))
+    return specs
+
+
+def feeding_inputs(model: Any, layer: RecurrentLayer) -> list[int] | None:
+    """Return the indices into ``model.inputs`` that reach ``layer``; ``None`` if unknown.
+
+    Follows the graph backwards through each layer's public ``input``/``output`` tensors.
+    """
+    try:
+        inputs = list(getattr(model, "inputs", None) or ())
+    except (AttributeError, ValueError):
+        return None
+    if len(inputs) <= 1 or len(layer.path) < 2:
+        return [0] if len(inputs) == 1 else None
+    producers = {}
+    for lay in model.layers:
+        try:
+            outs = lay.output
+        except (AttributeError, ValueError):
+            continue
+        for out in outs if isinstance(outs, (list, tuple)) else [outs]:
+            producers[id(out)] = lay
+    try:
+        stack = _flat(layer.path[1].input)
+    except (AttributeError, ValueError):
+        return None
+    found, seen = set(), set()
+    while stack:
+        tensor = stack.pop()
+        if id(tensor) in seen:
+            continue
+        seen.add(id(tensor))
+        hit = [i for i, x in enumerate(inputs) if x is tensor]
+        if hit:
+            found.update(hit)
+            continue
+        producer = producers.get(id(tensor))
+        if producer is None:
+            return None  # an operation that is not a layer: give up rather than guess
+        try:
+            stack.extend(_flat(producer.input))
+        except (AttributeError, ValueError):
+            return None
+    return sorted(found)
+
+
+def _flat(value: Any) -> list:
+    if isinstance(value, dict):
+        return list(value.values())
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+_CAUSAL = {"InputLayer", "Masking", "Embedding", "Concatenate", "Add", "Subtract", "Multiply"}
+
+
+def non_causal_layers(model: Any) -> list[str]:
+    """Names of the layers that may let an output step read later input steps.
+
+    Empty when every layer is a forward recurrent layer, acts per step (Dense, Dropout,
+    normalisation over features, Embedding, Masking, merges) or is a causal ``Conv1D``.
+    """
+    found = []
+    for lay in _all_layers(model):
+        name = type(lay).__name__
+        inner = getattr(lay, "layer", None) if name == "TimeDistributed" else lay
+        if _is_bidirectional(lay) or (_is_rnn(lay) and lay.go_backwards):
+            found.append(f"{lay.name} ({name})")
+        elif _is_rnn(lay) or name in _CAUSAL or _acts_per_step(inner):
+            continue
+        elif name == "Conv1D" and getattr(lay, "padding", "") == "causal":
+            continue
+        else:
+            found.append(f"{lay.name} ({name})")
+    return found
+
+
+def _all_layers(obj: Any) -> list:
+    if _is_container(obj):
+        return [lay for sub in obj.layers for lay in _all_layers(sub)]
+    return [obj]
+
+
 def _safe_has(obj: Any, attr: str) -> bool:
     try:
         getattr(obj, attr)
@@ -288,14 +386,23 @@ def _compile(fn: Callable, backend: str) -> Callable:
 _PREDICT_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def predict_fn(model: Any) -> Callable[[np.ndarray], np.ndarray]:
+def predict_fn(model: Any, forward: Callable | None = None) -> Callable[[Any], np.ndarray]:
     """Return ``f(x) -> outputs`` running the model in inference mode on a numpy batch.
 
+    ``x`` is an array, or a list/dict of arrays for a model with several inputs.
     On the TensorFlow backend the call is compiled once per model (``tf.function``) and
     reused; other backends run eagerly (the torch backend without recording gradients).
-    A model that cannot be traced runs eagerly too.
+    A model that cannot be traced runs eagerly too. With ``forward``, each batch is
+    ``forward(model, x)`` instead, run eagerly (``x`` as numpy arrays).
     """
     backend = _backend_name(model)
+    if forward is not None:
+
+        def predict_forward(x: Any) -> np.ndarray:
+            with _inference(backend):
+                return _to_numpy(_one_output(forward(model, x), "forward(model, x)"))
+
+        return predict_forward
     compiled = _cached(_PREDICT_CACHE, model, lambda: _compile(_eager_call(model), backend))
     eager = _eager_call(model)
     broken = [False]
@@ -310,15 +417,20 @@ def predict_fn(model: Any) -> Callable[[np.ndarray], np.ndarray]:
                 except Exception:  # not traceable: the eager call raises any genuine error
                     broken[0] = True
                     out = eager(x)
-        if isinstance(out, (list, tuple)):
-            if len(out) != 1:
-                raise ValueError(
-                    f"Expected a model with one output, received one with {len(out)} outputs."
-                )
-            out = out[0]
-        return _to_numpy(out)
+        return _to_numpy(_one_output(out, "the model"))
 
     return predict
+
+
+def _one_output(out: Any, what: str) -> Any:
+    if isinstance(out, (list, tuple)):
+        if len(out) != 1:
+            raise ValueError(
+                f"Expected {what} to return one output, received {len(out)} outputs. Pass "
+                "forward=lambda m, x: m(x)[k] to score output k."
+            )
+        out = out[0]
+    return out
 
 
 def _eager_call(model: Any) -> Callable:
@@ -374,8 +486,14 @@ def restore_states(saved: list[tuple[Any, list[np.ndarray]]]) -> None:
             var.assign(value)
 
 
-def layer_input_fn(model: Any, layer: RecurrentLayer) -> Callable[[np.ndarray], np.ndarray]:
-    """Return ``f(X) -> the input that ``layer`` receives`` when the model runs on ``X``."""
+def layer_input_fn(
+    model: Any, layer: RecurrentLayer, forward: Callable | None = None
+) -> Callable[[Any], np.ndarray]:
+    """Return ``f(X) -> the input that ``layer`` receives`` when the model runs on ``X``.
+
+    ``X`` is an array, or a list/dict for several inputs. The input comes from the model's
+    graph, so a custom ``forward`` (used for predictions only) plays no part here.
+    """
     path = layer.path
     if not path:
         raise ValueError("Expected a layer found by recurrent_layers(model), received a bare one.")

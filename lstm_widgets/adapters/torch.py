@@ -284,6 +284,47 @@ def _proof(model: Any) -> tuple[Stack | None, str]:
     return value
 
 
+def input_specs(model: Any) -> list[tuple[str, tuple, str]] | None:
+    """Return the one input a module is known to take (see :func:`input_shape`), else ``None``.
+
+    Known: a bare recurrent module, or a forward proven to feed its input straight into a
+    recurrent or per-step module. Other modules may take anything (several inputs too).
+    """
+    T, F = input_shape(model)
+    if F is None:
+        return None
+    return [("input", (T, F), "float32")]
+
+
+def feeding_inputs(model: Any, layer: RecurrentLayer) -> list[int] | None:
+    """Return ``None``: which of several inputs reaches a layer is not known for a module."""
+    return None
+
+
+_CAUSAL = ("Linear", "Dropout", "LayerNorm", "Identity", "ReLU", "Tanh", "Sigmoid", "GELU")
+_CAUSAL += ("Embedding", "Softmax", "LogSoftmax")
+
+
+def non_causal_layers(model: Any) -> list[str]:
+    """Names of submodules that may let an output step read later input steps.
+
+    Empty when every leaf module acts per step (``Linear``, ``Dropout``, ``LayerNorm``,
+    ``Embedding``, activations) and every recurrent module is unidirectional. What
+    ``forward`` does between them is checked by the caller on data.
+    """
+    found = []
+    for qualified, module in model.named_modules():
+        where = f"{qualified or type(module).__name__} ({type(module).__name__})"
+        if _kind_of(module) is not None:
+            if module.bidirectional:
+                found.append(where)
+        elif _is_unsupported_recurrent(module):
+            found.append(where)
+        elif not list(module.children()) and type(module).__name__ not in _CAUSAL:
+            found.append(where)
+    return found
+
+
 def _param_dtype_device(model: Any) -> tuple[Any, Any]:
     torch = _torch()
     for p in model.parameters():
@@ -368,22 +409,55 @@ class _InferenceMode:
 
 
 def _as_tensor(x: Any, dtype: Any, device: Any) -> Any:
-    """Return a new tensor holding ``x``, never the caller's memory (modules may write it)."""
+    """Return a new tensor holding ``x``, never the caller's memory (modules may write it).
+
+    Floats take ``dtype``; integers (token ids) become ``torch.long``.
+    """
     torch = _torch()
     if isinstance(x, torch.Tensor):
+        if not x.is_floating_point():
+            return x.detach().to(device=device, dtype=torch.long, copy=True)
         return x.detach().to(device=device, dtype=dtype, copy=True)
-    return torch.tensor(np.asarray(x), dtype=dtype, device=device)
+    arr = np.asarray(x)
+    if np.issubdtype(arr.dtype, np.integer) or arr.dtype == np.bool_:
+        return torch.tensor(arr.astype(np.int64), device=device)
+    return torch.tensor(arr, dtype=dtype, device=device)
 
 
-def _forward(model: Any, x: Any) -> Any:
-    """``model(x)``; a torch error names the input's shape and the features expected."""
+def _as_tensors(x: Any, dtype: Any, device: Any) -> Any:
+    """Convert an input, or a list/tuple/dict of inputs, with :func:`_as_tensor`."""
+    if isinstance(x, dict):
+        return {k: _as_tensor(v, dtype, device) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_as_tensor(v, dtype, device) for v in x]
+    return _as_tensor(x, dtype, device)
+
+
+def _forward(model: Any, x: Any, forward: Callable | None = None) -> Any:
+    """Run ``forward(model, x)``, or the model on one input, a list (``*args``) or a dict.
+
+    A torch error names the input's shape and the features expected.
+    """
     try:
+        if forward is not None:
+            return forward(model, x)
+        if isinstance(x, dict):
+            return model(**x)
+        if isinstance(x, list):
+            return model(*x)
         return model(x)
     except RuntimeError as exc:
         raise ValueError(
-            f"{_expected_features(model)}the model failed on an input of shape "
-            f"{tuple(x.shape)}: {exc}"
+            f"{_expected_features(model)}the model failed on an input of shape {_shapes(x)}: {exc}"
         ) from exc
+
+
+def _shapes(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {k: tuple(v.shape) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [tuple(v.shape) for v in x]
+    return tuple(x.shape)
 
 
 def _expected_features(model: Any) -> str:
@@ -411,23 +485,36 @@ def _first_tensor(out: Any, model: Any) -> Any:
     )
 
 
-def predict_fn(model: Any) -> Callable[[np.ndarray], np.ndarray]:
+def predict_fn(model: Any, forward: Callable | None = None) -> Callable[[Any], np.ndarray]:
     """Return ``f(x) -> outputs`` running the module in eval mode under ``torch.no_grad()``.
 
-    ``x`` has shape (N, T, F) (batch first). A bare recurrent module built with
+    ``x`` has shape (N, T, F) (batch first), or is a list (passed as positional arguments)
+    or dict (keyword arguments) of such inputs. A bare recurrent module built with
     ``batch_first=False`` is fed (T, N, F) and its output turned back to (N, T, ...). The
     module's training flags (of every submodule) are restored after each call.
+
+    With ``forward``, each batch is ``forward(model, x)`` with ``x`` converted to tensors on
+    the model's device (floats in its dtype, integers as ``torch.long``), still batch first;
+    it must return the prediction, one row per sequence.
     """
     _check_module(model)
     dtype, device = _input_dtype_device(model)
-    time_major = _kind_of(model) is not None and not model.batch_first
+    time_major = forward is None and _kind_of(model) is not None and not model.batch_first
 
-    def predict(x: np.ndarray) -> np.ndarray:
-        xt = _as_tensor(x, dtype, device)
+    def predict(x: Any) -> np.ndarray:
+        xt = _as_tensors(x, dtype, device)
         if time_major:
             xt = xt.transpose(0, 1)
         with _InferenceMode(model):
-            out = _first_tensor(_forward(model, xt), model)
+            out = _forward(model, xt, forward)
+            if forward is None:
+                out = _first_tensor(out, model)
+            elif not hasattr(out, "detach"):
+                raise ValueError(
+                    "Expected forward(model, x) to return the prediction as one tensor, "
+                    f"received {type(out).__name__}; index the tensor out of the result, "
+                    "e.g. forward=lambda m, x: m(x)[0]."
+                )
         if time_major:
             out = out.transpose(0, 1)
         return _numpy(out)
@@ -456,14 +543,14 @@ class _Captured(Exception):
         self.value = value
 
 
-def _module_input_fn(model: Any, module: Any) -> Callable[[Any], Any]:
+def _module_input_fn(model: Any, module: Any, forward: Callable | None = None) -> Callable:
     """Return ``f(X) -> the tensor ``module`` receives`` when ``model`` runs on ``X``.
 
     A forward pre-hook captures the first input of ``module`` and stops the forward pass
-    there, so nothing after it runs.
+    there, so nothing after it runs. With ``forward``, the model runs as ``forward(model, X)``.
     """
     dtype, device = _input_dtype_device(model)
-    if module is model:
+    if module is model and forward is None:
         return lambda X: _as_tensor(X, dtype, device)
 
     def feed(X: Any) -> Any:
@@ -477,11 +564,11 @@ def _module_input_fn(model: Any, module: Any) -> Callable[[Any], Any]:
                 seen.append(args[0] if args else None)
             raise _Captured(seen[0])
 
-        x = _as_tensor(X, dtype, device)
+        x = _as_tensors(X, dtype, device)
         with _InferenceMode(model):  # the hook lives only while this call holds the lock
             handle = module.register_forward_pre_hook(hook)
             try:
-                _forward(model, x)
+                _forward(model, x, forward)
             except _Captured:
                 pass  # nothing after the layer ran (a forward that swallows it returns instead)
             finally:
@@ -533,29 +620,37 @@ def _truncated_copy(module: Any, n_layers: int) -> Any:
     return copy
 
 
-def layer_input_fn(model: Any, layer: RecurrentLayer) -> Callable[[np.ndarray], np.ndarray]:
+def layer_input_fn(
+    model: Any, layer: RecurrentLayer, forward: Callable | None = None
+) -> Callable[[Any], np.ndarray]:
     """Return ``f(X) -> the input that ``layer`` receives`` as an (N, T, input_dim) array.
 
     For the first layer of a module, this is what the module receives when ``model`` runs on
-    ``X`` (captured by a forward pre-hook); for layer ``k > 0`` of a stacked module it is the
-    output of layers ``0 .. k-1`` (both directions, concatenated), computed by torch.
+    ``X`` (captured by a forward pre-hook, with the model run as ``forward(model, X)`` when
+    given); for layer ``k > 0`` of a stacked module it is the output of layers
+    ``0 .. k-1`` (both directions, concatenated), computed by torch. A module built with
+    ``batch_first=False`` receives (T, N, F) inside the model; its input comes back batch
+    first. ``X`` may be a list/dict of inputs (then the caller checks the time axis).
     """
     _check_module(model)
     module = layer.handle
     if _kind_of(module) is None:
         raise ValueError("Expected a layer found by recurrent_layers(model), received a bare one.")
-    feed_module = _module_input_fn(model, module)
-    # A bare module is fed batch first (as predict_fn does); inside a model it gets what
-    # the model gives it.
-    time_major = not module.batch_first and module is not model
+    feed_module = _module_input_fn(model, module, forward)
+    # A bare module is fed batch first (as predict_fn does); inside a model (or through a
+    # custom forward) it gets what the model gives it.
+    time_major = not module.batch_first and (module is not model or forward is not None)
     k = int(layer.extra["layer"])
     below = _truncated_copy(module, k) if k > 0 else None
 
-    def feed(X: np.ndarray) -> np.ndarray:
+    def feed(X: Any) -> np.ndarray:
         x = feed_module(X)
         if time_major:
             x = x.transpose(0, 1)
-        n, t = np.shape(X)[:2]
+        if isinstance(X, (list, tuple, dict)):
+            n, t = tuple(x.shape[:2])  # several inputs: the caller checks the time axis
+        else:
+            n, t = np.shape(X)[:2]
         if x.ndim != 3 or tuple(x.shape[:2]) != (n, t):
             raise ValueError(
                 f"Module {layer.name.split('/')[0]!r} receives an input of shape "

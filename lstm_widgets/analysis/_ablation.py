@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 from collections.abc import Callable
@@ -12,10 +13,14 @@ import numpy as np
 
 from ..core import require
 from ._baselines import Baseline
+from ._chunked import baseline_chunks, resolve_source_baseline, stream_has_y
 from ._masked_runs import MaskedScorer, run_masked_black_box
-from ._masks import mask_plan, prepare_baseline, prepare_input
+from ._masks import mask_plan, prepare_baseline
 from ._metrics import output_change, per_sample_loss, resolve_metric
+from ._output_step import check_causal, output_steps, resolve_output_step
 from ._serial import one_call_per_model
+from ._source import BatchSource, Chunk, as_source, model_source
+from ._tokens import check_tokens
 
 METHODS: tuple[str, ...] = ("stepwise", "black-box")
 """How an :class:`Ablation` was computed: prefix reuse step by step, or whole sequences."""
@@ -43,6 +48,8 @@ class Ablation:
     (``lags_from == "last_real_step"``): index ``t`` is lag ``T - t`` of every sequence,
     wherever its padding lies, padded steps are never ablated, and each lag averages over
     the sequences that have a real step there (``n_at_lag``).
+    With :attr:`output_step` ``s``, T here is ``s + 1``: input steps ``0 .. s``, lag 1
+    at ``s``.
 
     Attributes
     ----------
@@ -85,6 +92,12 @@ class Ablation:
         With a mask: how many sequences have a real step at each index (lag ``T - t``),
         the number each importance averages over; NaN importance where it is 0. ``None``
         without a mask (every lag averages over all ``n_samples``).
+    output_step : int or None
+        The output time step scored (lags count back from it: lag 1 is input step
+        ``output_step``, and ``importance`` covers input steps ``0 .. output_step``); ``None``
+        when the output has no time axis or its steps were averaged.
+    output_steps : int or None
+        How many time steps the model's output has (``None`` without a time axis).
 
     Examples
     --------
@@ -107,6 +120,8 @@ class Ablation:
     method_reason: str = ""
     lags_from: str = "end"
     n_at_lag: np.ndarray | None = None
+    output_step: int | None = None
+    output_steps: int | None = None
 
     def __post_init__(self) -> None:
         importance = np.array(self.importance, dtype=np.float64, copy=True)
@@ -152,6 +167,15 @@ class Ablation:
         lags.setflags(write=False)
         object.__setattr__(self, "importance", importance)
         object.__setattr__(self, "lags", lags)
+
+    @property
+    def scope(self) -> str | None:
+        """What was scored on a time-distributed output, for titles; ``None`` without one."""
+        if self.output_step is not None:
+            return f"output step {self.output_step}"
+        if self.output_steps is not None:
+            return f"mean over {self.output_steps} output steps"
+        return None
 
     @property
     def n_steps(self) -> int:
@@ -225,6 +249,9 @@ def ablate_timesteps(
     max_lag: int | None = None,
     batch_size: int | None = None,
     progress: bool | Callable[[int, int], Any] = True,
+    sequence_input: int | str | None = None,
+    forward: Callable | None = None,
+    output_step: int | None = None,
 ) -> Ablation:
     """Measure how much the model's output depends on each input time step.
 
@@ -248,13 +275,18 @@ def ablate_timesteps(
         A Keras 3 model (any backend) or PyTorch module taking (n, T, F) and returning one
         array, or any callable mapping an (n, T, F) numpy array to an array whose first
         axis is n. Calls on one model from several threads run one after another.
-    X : array-like or tensor of shape (N, T, F), or (N, T) integer token ids
-        Input sequences. Not modified (models read copies). Token ids are for a model whose
-        sequence input is an Embedding (ids outside its ``input_dim`` are refused); they
-        run as black boxes.
+    X : array-like or tensor of shape (N, T, F), (N, T) token ids, several inputs, or a stream
+        Input sequences. Not modified (models read copies). Also: a list, tuple or dict of
+        arrays matching the model's inputs (one is the sequence, see ``sequence_input``; the
+        others ride along row by row); integer token ids (N, T) for a model whose sequence
+        input is integer (an Embedding first; ids outside its ``input_dim`` are refused) or
+        with ``forward``; or a stream: a ``tf.data.Dataset``, a
+        ``torch.utils.data.DataLoader`` or any iterable of batches ``x``, ``(x,)``,
+        ``(x, y)`` or ``(x, y, weights)``, read in chunks so memory does not grow with N.
+        A stream is read once (twice with ``baseline="mean"``); its batches give ``y``.
     y : array-like of shape (N, ...), optional
         Targets, needed by the loss metrics: the model output's shape, or the scored
-        output's shape when ``output`` is given.
+        output's shape when ``output`` is given. Not with a stream (its batches carry them).
     baseline : {"zeros", "mean", "hold", "permute", "mask"}, float or array-like, default="zeros"
         What replaces an ablated step:
 
@@ -262,13 +294,15 @@ def ablate_timesteps(
         - ``"mean"``: the mean of ``X`` over samples at that same step, per feature (not
           for token ids);
         - ``"hold"``: the previous step's values carried forward (zeros at ``t = 0``);
-        - ``"permute"``: that step's values shuffled across samples (fixed seed 0);
+        - ``"permute"``: that step's values shuffled across samples (fixed seed 0); on a
+          stream, shuffled within each batch the source yields (seed ``(0, batch index)``,
+          so a shuffling ``DataLoader`` gives other numbers on each run);
         - ``"mask"`` (models that mask their input): the value the model's padding holds
           (``Masking``'s ``mask_value``, token 0 for ``Embedding(mask_zero=True)``), so the
           step is removed the way padding is;
         - a number: that constant (a token id for token ids);
         - an array broadcastable to (T, F) or (N, T, F) ((T,) or (N, T) integer ids for
-          token ids): its values at that step.
+          token ids): its values at that step ((T, F) only for a stream).
 
         When the model masks its input (``Masking``, ``Embedding(mask_zero=True)`` or a
         ``mask=`` in a functional graph, found automatically), lags count from each
@@ -299,7 +333,26 @@ def ablate_timesteps(
     progress : bool or callable, default=True
         ``True`` shows a ``tqdm.auto`` bar whose total is the number of ablated sequences
         (N times the number of steps or cells ablated); ``False`` shows nothing; a callable
-        is called as ``progress(done, total)`` after each batch instead.
+        is called as ``progress(done, total)`` after each batch instead. On a stream the
+        total comes from its length (``len()`` or ``cardinality()`` times the first batch's
+        rows, or the exact rows of a ``DataLoader``); ``None`` when it has none.
+    sequence_input : int or str, optional
+        With several inputs: which one is the sequence (index or input name). Default: the
+        one input that reaches the recurrent layers (an error says when that is ambiguous).
+    forward : callable, optional
+        ``forward(model, x) -> prediction`` used instead of calling the model, for modules
+        with other signatures, e.g. the seq-first word-language ``RNNModel``:
+        ``forward=lambda m, x: m(x.T, m.init_hidden(x.shape[0]))[0][-1]``. ``x`` is the
+        batch-first batch (for PyTorch a tensor on the model's device, floats in its dtype,
+        token ids as ``torch.long``; for Keras numpy arrays; several inputs as a list or
+        dict). The black-box path always runs then: a custom forward is never stepped.
+    output_step : int, optional
+        For a model whose output has a time axis (``return_sequences=True``, seq2seq):
+        score only output step ``output_step`` (negative counts from the end), and count
+        lags back from it (lag 1 is input step ``output_step``). Later input steps are
+        not ablated and cost nothing: they cannot reach that output in a causal model.
+        Only models proven causal take it (forward recurrent layers and per-step layers,
+        confirmed on the data); others are refused. ``None`` averages every output step.
 
     Returns
     -------
@@ -315,8 +368,10 @@ def ablate_timesteps(
         ``y``; ``y`` of the wrong length or shape (only (N,) and (N, 1) are interchangeable;
         axes are never reordered) or holding None, NaN or infinity; an ``output`` index out
         of range; a bad ``max_lag`` or ``batch_size``; a model with stateful recurrent
-        layers. During the work, as soon as the model returns NaN or infinity, or the
-        metric does, naming the ablated step.
+        layers; inputs that do not match the model's; an ambiguous sequence input;
+        ``output_step`` on a model without an output time axis or not proven causal. A
+        stream is checked batch by batch as it is read. During the work, as soon as the
+        model returns NaN or infinity, or the metric does, naming the ablated step.
     TypeError
         If ``model`` is neither a Keras model nor a callable.
 
@@ -334,26 +389,29 @@ def ablate_timesteps(
     >>> result.lags[-1], result.importance.shape  # doctest: +SKIP
     (1, (24,))
     """
-    runner = _Runner.for_model(model)
-    X, tokens = prepare_input(runner, X)
-    N, T, F = X.shape
-    plan = mask_plan(runner, X, tokens)
-    vocab = runner.adapter.token_vocabulary(runner.model) if tokens else None
-    base = prepare_baseline(
-        baseline, X, tokens=tokens, plan=plan, vocab=vocab, by_feature=by_feature
-    )
+    runner = _Runner.for_model(model, forward)
+    source = runner.source(X, sequence_input)
+    T, F = source.T, source.F
+    plan = _mask_plan(runner, source, forward)
     metric_name, loss = resolve_metric(metric)
-    if loss is not None and y is None:
+    y_given = y is not None
+    if y_given and not source.in_memory:
+        raise ValueError(
+            "X is a stream of batches: its targets come from the batches ((x, y) pairs); "
+            "received y= as well. Drop y=, or pass X as an array."
+        )
+    if y_given:
+        y = _numeric_targets(y, source.n_rows)
+    if loss is not None and not y_given and not stream_has_y(source):
         raise ValueError(
             f"metric={metric_name!r} compares predictions with targets: pass y "
-            f"(N={N} rows), or use metric=None for the change of the output."
+            f"(one row per sequence; a stream yields (x, y) batches), or use metric=None "
+            "for the change of the output."
         )
-    if y is not None:
-        y = _numeric_targets(y, N)
     if not isinstance(by_feature, (bool, np.bool_)):
         raise ValueError(f"Expected by_feature as True or False, received {by_feature!r}.")
-    max_lag = _check_int("max_lag", max_lag, 1, T)
     batch_size = _check_int("batch_size", batch_size, 1, None)
+    max_lag = _check_int("max_lag", max_lag, 1, T)
     if not (isinstance(progress, (bool, np.bool_)) or callable(progress)):
         raise ValueError(
             f"Expected progress as True, False or a callable (done, total), received {progress!r}."
@@ -362,21 +420,60 @@ def ablate_timesteps(
         isinstance(output, (bool, np.bool_)) or not isinstance(output, numbers.Integral)
     ):
         raise ValueError(f"Expected output as None or an int index, received {output!r}.")
+    base = _baseline_for(baseline, source, runner, plan, by_feature)
+    if getattr(base, "kind", None) == "mean" and base.label == "mean" and source.one_shot:
+        raise ValueError(
+            "baseline='mean' takes a first pass over X, but X is a one-shot iterator "
+            f"({type(source.stream).__name__}). Pass a re-iterable source (a tf.data.Dataset, "
+            "a DataLoader, an object whose __iter__ starts afresh) or another baseline."
+        )
     runner.check_stateless()
-    out_shape = runner.output_shape(X)
-    select = _output_selector(output, out_shape)
-    if y is not None:
-        y = _check_y(y, out_shape, output, select, N)
+    probe = next(source.head(4).chunks(4))
+    out_shape = runner.output_shape(source, probe)
+    steps = output_steps(out_shape, T)
+    step = resolve_output_step(output_step, out_shape, T)
+    if step is not None and plan is not None:
+        raise ValueError(
+            f"output_step={step} counts lags back from one output step, but this model masks "
+            "its input, where lags count from each sequence's last real step. Use "
+            "output_step=None, or ablate unpadded sequences."
+        )
+    if step is not None:
+        check_causal(runner, source, probe, step, out_shape)
+    T_scored = T if step is None else step + 1
+    if max_lag is not None and max_lag > T_scored:
+        raise ValueError(
+            f"Expected max_lag in [1, {T_scored}]: output_step={step} has {T_scored} lags "
+            f"before it; received {max_lag}."
+        )
+    select = _output_selector(output, out_shape, step)
+    if y_given:
+        y = _check_y(y, out_shape, output, select, len(y), step)
+        source = dataclasses.replace(source, y=y)
+    if getattr(base, "kind", None) == "mean" and not source.in_memory:
+        base = resolve_source_baseline(baseline, source)  # the stream's first pass
 
-    positions = range(T - max_lag if max_lag else 0, T)
+    positions = range(T_scored - max_lag if max_lag else 0, T_scored)
     jobs = (
         [(t, f) for t in positions for f in range(F)]
         if by_feature
         else [(t, None) for t in positions]
     )
-    stepwise = runner.stepper is not None and (batch_size is None or batch_size >= 2)
-    stepwise = stepwise and plan is None  # a masked step keeps the state: run whole copies
-    reason = runner.reason if stepwise or runner.stepper is None else "batch_size=1"
+    stepwise = (
+        runner.stepper is not None
+        and step is None
+        and not source.several
+        and plan is None  # a masked step keeps the state: run whole copies
+        and (batch_size is None or batch_size >= 2)
+    )
+    if stepwise or runner.stepper is None:
+        reason = runner.reason
+    elif step is not None:
+        reason = f"output_step={step}: scored as a black box"
+    elif source.several:
+        reason = "several inputs: run as a black box"
+    else:
+        reason = "batch_size=1"
     if plan is not None:
         reason = "the model masks its input: each sequence is ablated at its own positions"
     if batch_size is not None:
@@ -386,63 +483,120 @@ def ablate_timesteps(
         rows = int(np.clip(STEPWISE_VALUES // max(1, width), *STEPWISE_ROWS))
     else:
         rows = min(BLACK_BOX_ROWS, max(1, BLACK_BOX_VALUES // (T * F)))
-    scorer = (MaskedScorer if plan is not None else _Scorer)(
-        loss, y, select, N, jobs, T, metric_name
-    )
-    bar = _Progress(progress, total=N * len(jobs))
-    dtype = runner.dtype(X)
+    if plan is not None:
+        scorer = MaskedScorer(loss, source.y, select, source.n_rows, jobs, T, metric_name)
+    else:
+        scorer = _Scorer(
+            loss, select, jobs, T_scored, metric_name, _y_checker(out_shape, output, select, step)
+        )
+    total = None if source.n_hint is None else source.n_hint * len(jobs)
+    bar = _Progress(progress, total=total)
+    dtype = runner.dtype(source)
     saved = runner.snapshot()
     try:
         if plan is not None:
-            run_masked_black_box(runner.predict, X, plan, jobs, base, rows, scorer, bar, dtype)
+
+            def predict(x: np.ndarray) -> np.ndarray:
+                return runner.predict(source.pack(x, {}, 1, dtype))
+
+            X_arr = source.seq
+            run_masked_black_box(predict, X_arr, plan, jobs, base, rows, scorer, bar, dtype)
         elif stepwise:
-            _run_stepwise(runner.stepper, X, jobs, base, rows, scorer, bar, dtype)
+            _run_stepwise(runner.stepper, source, jobs, base, rows, scorer, bar, dtype)
         else:
-            _run_black_box(runner.predict, X, jobs, base, rows, scorer, bar, dtype)
+            _run_black_box(runner.predict, source, jobs, base, rows, scorer, bar, dtype)
     finally:
         bar.close()
         runner.restore(saved)
 
-    shape = (T, F) if by_feature else (T,)
+    shape = (T_scored, F) if by_feature else (T_scored,)
     importance = np.full(shape, np.nan)
     for (t, f), value in zip(jobs, scorer.importance(), strict=True):
         importance[t if f is None else (t, f)] = value
     return Ablation(
         importance=importance,
-        lags=T - np.arange(T),
+        lags=T_scored - np.arange(T_scored),
         reference_score=scorer.reference_score(),
         baseline=base.label,
         metric=metric_name,
         by_feature=bool(by_feature),
         output=None if output is None else int(output),
         max_lag=max_lag,
-        n_samples=N,
+        n_samples=scorer.n,
         method="stepwise" if stepwise else "black-box",
         batch_size=int(rows),
         method_reason=reason,
         lags_from="end" if plan is None else "last_real_step",
         n_at_lag=None if plan is None else plan.counts,
+        output_step=step,
+        output_steps=steps,
     )
 
 
 @one_call_per_model
-def model_output_shape(model: Any, X: Any) -> tuple[int, ...]:
+def model_output_shape(
+    model: Any,
+    X: Any,
+    *,
+    sequence_input: int | str | None = None,
+    forward: Callable | None = None,
+) -> tuple[int, ...]:
     """Return the shape of one sample's output (no sample axis), from a one-row probe.
 
     Parameters
     ----------
     model : keras.Model or callable
         As for :func:`ablate_timesteps`.
-    X : array-like of shape (N, T, F)
+    X : array-like of shape (N, T, F), several inputs or a stream
         Only its first sequence is run.
+    sequence_input, forward
+        As for :func:`ablate_timesteps`.
 
     Returns
     -------
     tuple of int
         ``()`` for a model returning one value per sample, ``(K,)`` for ``Dense(K)``.
     """
-    runner = _Runner.for_model(model)
-    return runner.output_shape(prepare_input(runner, X)[0])
+    runner = _Runner.for_model(model, forward)
+    source = runner.source(X, sequence_input)
+    return runner.output_shape(source, next(source.head(1).chunks(1)))
+
+
+def _mask_plan(runner: _Runner, source: BatchSource, forward: Any) -> Any:
+    """Return the model's mask over an in-memory single input (ids checked), else ``None``.
+
+    Streams, several inputs, a custom ``forward`` and plain callables read no mask here.
+    """
+    if forward is not None or runner.adapter is None or source.several or not source.in_memory:
+        return None
+    vocab = runner.adapter.token_vocabulary(runner.model) if source.tokens else None
+    if vocab is not None:
+        check_tokens(source.seq[..., 0], runner.adapter.token_length(runner.model), vocab)
+    return mask_plan(runner, source.seq, source.tokens)
+
+
+def _baseline_for(baseline: Any, source: BatchSource, runner: _Runner, plan: Any, by_feature):
+    """Return the baseline: token and mask rules on arrays, chunk by chunk on streams."""
+    vocab = None
+    if source.tokens and runner.adapter is not None:
+        vocab = runner.adapter.token_vocabulary(runner.model)
+    if source.in_memory and not source.several and (not source.tokens or vocab is not None):
+        return prepare_baseline(
+            baseline, source.seq, tokens=source.tokens, plan=plan, vocab=vocab,
+            by_feature=by_feature,
+        )  # fmt: skip
+    if source.tokens and isinstance(baseline, str) and baseline == "mean":
+        raise ValueError(
+            "baseline='mean' averages token ids into no token at all; use 'zeros' (token 0), "
+            "'permute', 'hold' or a token id."
+        )
+    return resolve_source_baseline(baseline, source, first_pass=False)
+
+
+def _plan(N: int, n_jobs: int, rows: int, extra: int) -> tuple[int, int]:
+    """Return ``(chunk, group)`` for ``N`` rows (the masked runs plan their chunks so)."""
+    chunk = _chunk_rows(N, n_jobs, rows, extra)
+    return chunk, _group(chunk, n_jobs, rows, extra)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -460,7 +614,14 @@ def _check_int(name: str, value: Any, low: int, high: int | None) -> int | None:
     return int(value)
 
 
-def _output_selector(output: Any, out_shape: tuple[int, ...]) -> Callable[[np.ndarray], np.ndarray]:
+def _output_selector(
+    output: Any, out_shape: tuple[int, ...], step: int | None = None
+) -> Callable[[np.ndarray], np.ndarray]:
+    if step is not None:
+        inner = _output_selector(output, out_shape[1:] if len(out_shape) > 1 else (), None)
+        if len(out_shape) == 1 and output is not None:
+            inner = _output_selector(output, out_shape, None)  # raises: no unit axis
+        return lambda pred: inner(pred[:, step])
     if output is None:
         return lambda pred: pred
     if not out_shape:
@@ -503,13 +664,15 @@ def _numeric_targets(y: Any, N: int) -> np.ndarray:
     return y
 
 
-def _check_y(y: np.ndarray, out_shape: tuple, output: Any, select: Callable, N: int) -> np.ndarray:
+def _check_y(
+    y: np.ndarray, out_shape: tuple, output: Any, select: Callable, N: int, step: Any = None
+) -> np.ndarray:
     """Return ``y`` shaped as the scored output; only (N,) and (N, 1) are interchangeable."""
     scored = select(np.zeros((1, *out_shape))).shape[1:]
     got = y.shape[1:]
     if got == scored:
         return y
-    if output is not None and got == out_shape:
+    if (output is not None or step is not None) and got == out_shape:
         return select(y)
     if got in ((), (1,)) and scored in ((), (1,)):
         return y.reshape((N, *scored))
@@ -527,6 +690,16 @@ def _check_y(y: np.ndarray, out_shape: tuple, output: Any, select: Callable, N: 
     )
 
 
+def _y_checker(out_shape: tuple, output: Any, select: Callable, step: Any) -> Callable:
+    """Check a chunk's targets like ``y`` (a stream's come with its batches)."""
+
+    def check(y: np.ndarray) -> np.ndarray:
+        y = _numeric_targets(y, len(y))
+        return _check_y(y, out_shape, output, select, len(y), step)
+
+    return check
+
+
 def _rows_shape(dims: tuple) -> str:
     return "(N,)" if not dims else f"(N, {', '.join(map(str, dims))})"
 
@@ -538,21 +711,31 @@ def _rows_shape(dims: tuple) -> str:
 class _Runner:
     """What ablation needs from a model: its input shape, a batched predict, maybe a stepper."""
 
-    def __init__(self, model: Any, adapter: Any) -> None:
+    def __init__(self, model: Any, adapter: Any, forward: Callable | None = None) -> None:
         self.model = model
         self.adapter = adapter
         self.input_dtype: np.dtype | None = None
+        self.forward = forward
         if adapter is None:
-            self.predict = _callable_predict(model)
+            fn = model if forward is None else (lambda x: forward(model, x))
+            self.predict = _callable_predict(fn)
             self.stepper, self.reason = None, "a plain callable (run as a black box)"
+        elif forward is not None:  # a custom forward is a black box: never stepped
+            self.predict = adapter.predict_fn(model, forward)
+            self.stepper, self.reason = None, "a custom forward= (run as a black box)"
         else:
             self.predict = adapter.predict_fn(model)
             self.stepper, self.reason = adapter.stepper_and_reason(model)
 
     @classmethod
-    def for_model(cls, model: Any) -> _Runner:
+    def for_model(cls, model: Any, forward: Callable | None = None) -> _Runner:
         from ..adapters import adapter_for, as_model
 
+        if forward is not None and not callable(forward):
+            raise TypeError(
+                f"Expected forward as a callable forward(model, x) -> prediction, received "
+                f"{type(forward).__name__}."
+            )
         if not callable(model):
             model = as_model(model)  # a .keras path, read once
 
@@ -565,20 +748,31 @@ class _Runner:
                     f"array to an (n, ...) array, received {type(model).__name__}."
                 ) from None
             adapter = None
-        return cls(model, adapter)
+        return cls(model, adapter, forward)
 
-    def input_shape(self) -> tuple[int | None, int | None]:
+    def source(self, X: Any, sequence_input: Any = None, layer: Any = None) -> BatchSource:
+        """``X`` normalised against the model's inputs (see :func:`as_source`)."""
         if self.adapter is None:
-            return (None, None)
-        return self.adapter.input_shape(self.model)
+            return as_source(X, specs=None, feeds=None, sequence_input=sequence_input, tokens=True)
+        return model_source(
+            self.model,
+            self.adapter,
+            X,
+            layer=layer,
+            sequence_input=sequence_input,
+            forward=self.forward,
+        )
 
-    def dtype(self, X: np.ndarray) -> np.dtype:
-        """float32 for framework models; a callable gets X's float dtype (else float64)."""
+    def dtype(self, source: BatchSource) -> np.dtype:
+        """int64 token ids; float32 for framework models; a callable gets X's float dtype."""
         if self.input_dtype is not None:
-            return self.input_dtype  # token ids
+            return self.input_dtype
+        if source.tokens:
+            return np.dtype(np.int64)
         if self.adapter is not None:
             return np.dtype(np.float32)
-        return X.dtype if np.issubdtype(X.dtype, np.floating) else np.dtype(np.float64)
+        sample = source.seq if source.in_memory else np.zeros(0)
+        return sample.dtype if np.issubdtype(sample.dtype, np.floating) else np.dtype(np.float64)
 
     def check_stateless(self) -> None:
         if self.adapter is None:
@@ -593,12 +787,15 @@ class _Runner:
                 "(stateless.set_weights(model.get_weights())), then ablate that."
             )
 
-    def output_shape(self, X: np.ndarray) -> tuple[int, ...]:
+    def output_shape(self, source: BatchSource, probe: Chunk) -> tuple[int, ...]:
         """Shape of one sample's output, from a one-row probe (or the stepper's readout)."""
-        if self.stepper is not None:
+        if self.stepper is not None and not source.several:
             out = np.asarray(self.stepper.readout(self.stepper.initial_state(1)))
         else:
-            out = np.asarray(self.predict(X[:1].astype(self.dtype(X), copy=False)))
+            others = {k: v[:1] for k, v in probe.others.items()}
+            out = np.asarray(
+                self.predict(source.pack(probe.seq[:1], others, 1, self.dtype(source)))
+            )
         if out.ndim == 0 or out.shape[0] != 1:
             raise ValueError(
                 "Expected the model to return an array whose first axis is n (one row per "
@@ -640,65 +837,80 @@ def _check_finite(values: np.ndarray, what: str, where: str) -> None:
 
 
 class _Scorer:
-    """Accumulates per-job sums of per-sample scores in float64; refuses NaN as it comes."""
+    """Accumulates per-job sums of per-sample scores in float64, chunk by chunk.
 
-    def __init__(self, loss, y, select, N: int, jobs: list, T: int, name: str | None) -> None:
+    ``begin(chunk)`` sets the rows scored next (their targets checked by ``check_y``);
+    the number of rows is counted as they come, so a stream needs no length. NaN is
+    refused as it comes, naming the ablated step.
+    """
+
+    def __init__(
+        self, loss, select, jobs: list, T: int, name: str | None, check_y: Callable
+    ) -> None:
         self.loss = loss
-        self.y = y
         self.select = select
-        self.N = N
+        self.check_y = check_y
         self.jobs = jobs
         self.T = T
         self.name = name
+        self.n = 0
+        self.y = None
+        self.start = self.stop = 0
         self.sums = np.zeros(len(jobs))
         self.ref_sum = 0.0
 
-    def _where(self, job: int | None, start: int, stop: int) -> str:
-        rows = f"(samples {start}..{stop - 1})"
+    def begin(self, chunk: Chunk) -> None:
+        self.y = None if self.loss is None else self.check_y(chunk.y)
+        self.start, self.stop = chunk.start, chunk.stop
+
+    def _where(self, job: int | None) -> str:
+        rows = f"(samples {self.start}..{self.stop - 1})"
         if job is None:
             return f"for the un-ablated input {rows}"
         t, f = self.jobs[job]
         cell = f"step t={t} (lag {self.T - t})" + ("" if f is None else f", feature {f},")
         return f"when {cell} was ablated {rows}"
 
-    def _loss(self, pred: np.ndarray, job: int | None, start: int, stop: int) -> np.ndarray:
-        values = per_sample_loss(self.loss, self.y[start:stop], pred)
-        _check_finite(values, f"the metric {self.name!r} returned", self._where(job, start, stop))
+    def _loss(self, pred: np.ndarray, job: int | None) -> np.ndarray:
+        values = per_sample_loss(self.loss, self.y, pred)
+        _check_finite(values, f"the metric {self.name!r} returned", self._where(job))
         return values
 
-    def reference(self, ref: np.ndarray, start: int, stop: int, record: bool) -> np.ndarray:
-        """Return the selected un-ablated outputs of samples ``start:stop``.
+    def reference(self, ref: np.ndarray, record: bool) -> np.ndarray:
+        """Return the selected un-ablated outputs of the chunk's rows.
 
-        With ``record``, their loss counts towards the reference score (once per sample).
+        With ``record``, the rows count (once each) and their loss towards the reference.
         """
         ref = self.select(ref)
-        _check_finite(ref, "the model returned", self._where(None, start, stop))
-        if record and self.loss is not None:
-            self.ref_sum += float(self._loss(ref, None, start, stop).sum())
+        _check_finite(ref, "the model returned", self._where(None))
+        if record:
+            self.n += len(ref)
+            if self.loss is not None:
+                self.ref_sum += float(self._loss(ref, None).sum())
         return ref
 
-    def add(self, job: int, pred: np.ndarray, ref: np.ndarray, start: int, stop: int) -> None:
+    def add(self, job: int, pred: np.ndarray, ref: np.ndarray) -> None:
         pred = self.select(pred)
-        _check_finite(pred, "the model returned", self._where(job, start, stop))
+        _check_finite(pred, "the model returned", self._where(job))
         if self.loss is None:
             self.sums[job] += float(output_change(ref, pred).sum())
         else:
-            self.sums[job] += float(self._loss(pred, job, start, stop).sum())
+            self.sums[job] += float(self._loss(pred, job).sum())
 
     def reference_score(self) -> float | None:
-        return None if self.loss is None else self.ref_sum / self.N
+        return None if self.loss is None else self.ref_sum / self.n
 
     def importance(self) -> np.ndarray:
-        means = self.sums / self.N
+        means = self.sums / self.n
         if self.loss is not None:
-            means = means - self.ref_sum / self.N
+            means = means - self.ref_sum / self.n
         return means
 
 
 class _Progress:
     """A ``tqdm.auto`` bar, a ``(done, total)`` callback, or nothing."""
 
-    def __init__(self, progress: Any, total: int) -> None:
+    def __init__(self, progress: Any, total: int | None) -> None:
         self.total = total
         self.done = 0
         self.callback = progress if callable(progress) else None
@@ -717,6 +929,9 @@ class _Progress:
 
     def close(self) -> None:
         if self.bar is not None:
+            if self.total is not None and self.done != self.total:
+                self.bar.total = self.done  # a stream's estimate (its last batch was short)
+                self.bar.refresh()
             self.bar.close()
 
 
@@ -724,18 +939,21 @@ class _Progress:
 # Planning: how many samples per chunk, how many ablations per group
 
 
-def _plan(N: int, n_jobs: int, rows: int, extra: int) -> tuple[int, int]:
-    """Return ``(chunk, group)`` with ``chunk * (group + extra) <= rows``, both balanced.
+def _chunk_rows(N: int | None, n_jobs: int, rows: int, extra: int) -> int:
+    """Rows per chunk, so that ``chunk * (group + extra) <= rows`` leaves room for a group.
 
-    ``extra`` blocks of ``chunk`` rows ride along with each group (the clean rows on the
-    step-by-step path).
+    It does not depend on N beyond ``N`` itself as a cap, so an array and a stream of the
+    same rows are cut at the same places (and give the same numbers).
     """
     per = rows // (n_jobs + extra)
-    chunk = min(N, max(per, min(64, rows // (1 + extra)), 1))
-    chunk = math.ceil(N / math.ceil(N / chunk))
-    group = min(n_jobs, max(1, rows // chunk - extra))
-    group = math.ceil(n_jobs / math.ceil(n_jobs / group))
-    return chunk, group
+    chunk = max(per, min(64, rows // (1 + extra)), 1)
+    return chunk if N is None else min(N, chunk)
+
+
+def _group(n: int, n_jobs: int, rows: int, extra: int) -> int:
+    """Ablations per call for a chunk of ``n`` rows (``extra`` clean blocks ride along)."""
+    group = min(n_jobs, max(1, rows // n - extra))
+    return math.ceil(n_jobs / math.ceil(n_jobs / group))
 
 
 def _ablated(x: np.ndarray, job: tuple[int, int | None], values: np.ndarray) -> None:
@@ -751,35 +969,40 @@ def _ablated(x: np.ndarray, job: tuple[int, int | None], values: np.ndarray) -> 
 # Black-box path: many whole ablated sequences per call
 
 
-def _run_black_box(predict, X, jobs, base: Baseline, rows, scorer: _Scorer, bar, dtype) -> None:
+def _run_black_box(
+    predict, source, jobs, base: Baseline, rows, scorer: _Scorer, bar, dtype
+) -> None:
     """Evaluate whole ablated copies, many per call: block 0 of each call is the clean input.
 
     Scoring each copy against the clean rows of its own call keeps the numerics alike, so
     a step the model ignores scores exactly zero. (With ``rows == 1`` the clean input gets
     calls of its own.)
     """
-    N, T, F = X.shape
+    T, F = source.T, source.F
     clean_block = rows >= 2
-    chunk, group = _plan(N, len(jobs), rows, extra=int(clean_block))
-    for start in range(0, N, chunk):
-        stop = min(N, start + chunk)
-        n = stop - start
-        xs = X[start:stop]
+    extra = int(clean_block)
+    for chunk, values in baseline_chunks(
+        source, base, _chunk_rows(source.n_rows, len(jobs), rows, extra)
+    ):
+        n = len(chunk.seq)
+        xs = chunk.seq
+        group = _group(n, len(jobs), rows, extra)
+        scorer.begin(chunk)
         if not clean_block:
-            clean = _checked(predict(xs.astype(dtype, copy=False)), n)
+            clean = _checked(predict(source.pack(xs, chunk.others, 1, dtype)), n)
         for g0 in range(0, len(jobs), group):
             members = jobs[g0 : g0 + group]
-            offset = int(clean_block)
-            batch = np.empty((offset + len(members), n, T, F), dtype=dtype)
+            batch = np.empty((extra + len(members), n, T, F), dtype=dtype)
             batch[:] = xs
             for k, job in enumerate(members):
                 t = job[0]
-                _ablated(batch[offset + k, :, t], job, base.values(start, stop, t, dtype))
-            out = _checked(predict(batch.reshape(-1, T, F)), len(batch) * n)
+                _ablated(batch[extra + k, :, t], job, values(t, dtype))
+            x = source.pack(batch.reshape(-1, T, F), chunk.others, len(batch), dtype)
+            out = _checked(predict(x), len(batch) * n)
             out = out.reshape(len(batch), n, *out.shape[1:])
-            ref = scorer.reference(out[0] if clean_block else clean, start, stop, g0 == 0)
+            ref = scorer.reference(out[0] if clean_block else clean, g0 == 0)
             for k in range(len(members)):
-                scorer.add(g0 + k, out[offset + k], ref, start, stop)
+                scorer.add(g0 + k, out[extra + k], ref)
             bar.update(n * len(members))
 
 
@@ -839,7 +1062,7 @@ def _n_rows(state) -> int:
     return int(first.shape[0])
 
 
-def _run_stepwise(stepper, X, jobs, base: Baseline, rows, scorer: _Scorer, bar, dtype) -> None:
+def _run_stepwise(stepper, source, jobs, base: Baseline, rows, scorer: _Scorer, bar, dtype) -> None:
     """Advance clean rows and ablated copies together, spawning each copy at its step.
 
     Rows of the running state are laid out in blocks of ``n`` (the chunk's samples):
@@ -847,14 +1070,16 @@ def _run_stepwise(stepper, X, jobs, base: Baseline, rows, scorer: _Scorer, bar, 
     spawned at step ``t`` starts from block 0's state before ``t`` and reads the baseline
     at ``t``, then the clean inputs. At most ``rows`` rows are stepped at once.
     """
-    N, T, F = X.shape
-    chunk, group = _plan(N, len(jobs), rows, extra=1)
+    T, F = source.T, source.F
     advance = getattr(stepper, "spawn_step", None) or _spawner(stepper)
-    groups = [list(range(g0, min(len(jobs), g0 + group))) for g0 in range(0, len(jobs), group)]
-    for start in range(0, N, chunk):
-        stop = min(N, start + chunk)
-        n = stop - start
-        xs = X[start:stop].astype(dtype, copy=False)
+    for chunk, values in baseline_chunks(
+        source, base, _chunk_rows(source.n_rows, len(jobs), rows, 1)
+    ):
+        n = len(chunk.seq)
+        group = _group(n, len(jobs), rows, 1)
+        groups = [list(range(g0, min(len(jobs), g0 + group))) for g0 in range(0, len(jobs), group)]
+        scorer.begin(chunk)
+        xs = chunk.seq.astype(dtype, copy=False)
         clean = stepper.initial_state(n)
         for t in range(jobs[0][0]):
             clean = stepper.step(xs[:, t], clean)
@@ -874,15 +1099,15 @@ def _run_stepwise(stepper, X, jobs, base: Baseline, rows, scorer: _Scorer, bar, 
                 x_new = np.empty((len(spawn), n, F), dtype=dtype)
                 if spawn:
                     x_new[:] = x_t
-                    values = base.values(start, stop, t, dtype)
+                    at_t = values(t, dtype)
                     for k, job in enumerate(spawn):
-                        _ablated(x_new[k], jobs[job], values)
+                        _ablated(x_new[k], jobs[job], at_t)
                 state = advance(x_t, x_new.reshape(-1, F), state)
                 copies += len(spawn)
             out = np.asarray(stepper.readout(state))
             out = _checked(out, (1 + copies) * n).reshape(1 + copies, n, *out.shape[1:])
-            ref = scorer.reference(out[0], start, stop, record=gi == 0)
+            ref = scorer.reference(out[0], record=gi == 0)
             for k, job in enumerate(members):
-                scorer.add(job, out[1 + k], ref, start, stop)
+                scorer.add(job, out[1 + k], ref)
             bar.update(n * len(members))
             clean = next_clean

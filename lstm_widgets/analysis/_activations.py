@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -9,33 +10,54 @@ import numpy as np
 from ..adapters import adapter_for, as_model, resolve_layer
 from ..core import RecurrentLayer, Trace, run_recurrence
 from ._serial import one_call_per_model
-from ._tokens import check_input
+from ._source import BatchSource, Chunk, check_max_samples, first_rows, model_source
+from ._tokens import check_tokens
 
 
 @one_call_per_model
-def layer_inputs(model: Any, X: Any, layer: int | str | RecurrentLayer | None = None):
+def layer_inputs(
+    model: Any,
+    X: Any,
+    layer: int | str | RecurrentLayer | None = None,
+    *,
+    sequence_input: int | str | None = None,
+    forward: Callable | None = None,
+    max_samples: int | None = None,
+):
     """Return ``(entry, inputs)``: the chosen layer and what it reads when the model sees ``X``.
 
     Parameters
     ----------
     model : keras.Model or torch.nn.Module
         A built model holding recurrent layers.
-    X : array-like of shape (N, T, F), or (N, T) token ids for an Embedding model
-        Model inputs. Not modified.
+    X : array-like of shape (N, T, F), (N, T) token ids, several inputs, or a stream
+        Model inputs (see :func:`gate_activations`). Not modified.
     layer : None, int, str or RecurrentLayer, default=None
         Which recurrent layer (see :func:`lstm_widgets.gate_weights`).
+    sequence_input, forward, max_samples
+        See :func:`gate_activations`.
 
     Returns
     -------
     entry : RecurrentLayer
     inputs : ndarray of shape (N, T, entry.input_dim)
     """
-    entry, inputs, _ = layer_inputs_and_mask(model, X, layer)
+    entry, inputs, _ = layer_inputs_and_mask(
+        model, X, layer, sequence_input=sequence_input, forward=forward, max_samples=max_samples
+    )
     return entry, inputs
 
 
 @one_call_per_model
-def layer_inputs_and_mask(model: Any, X: Any, layer: int | str | RecurrentLayer | None = None):
+def layer_inputs_and_mask(
+    model: Any,
+    X: Any,
+    layer: int | str | RecurrentLayer | None = None,
+    *,
+    sequence_input: int | str | None = None,
+    forward: Callable | None = None,
+    max_samples: int | None = None,
+):
     """Return ``(entry, inputs, mask)``: as :func:`layer_inputs`, with the layer's mask.
 
     ``mask`` is the (N, T) bool mask the layer reads (``True`` at real steps), computed by
@@ -44,25 +66,61 @@ def layer_inputs_and_mask(model: Any, X: Any, layer: int | str | RecurrentLayer 
     model = as_model(model)
     adapter = adapter_for(model)
     entry = resolve_layer(model, layer)
-    X, _ = check_input(model, adapter, X, adapter.input_shape(model))
-    feed = adapter.layer_input_fn(model, entry)
-    saved = adapter.snapshot_states(model)  # the layers below may be stateful
-    try:
-        inputs = np.asarray(feed(X))
-        mask = adapter.layer_mask_fn(model, entry)(X)
-    finally:
-        adapter.restore_states(saved)
-    if inputs.ndim != 3 or inputs.shape[:2] != X.shape[:2]:
-        raise ValueError(
-            f"Layer {entry.name!r} reads an input of shape {inputs.shape}, not one step per "
-            f"input step {X.shape[:2]}: the layers before it change the time axis, so its "
-            "gates cannot be laid on the input's time axis."
-        )
+    source = model_source(
+        model, adapter, X, layer=entry, sequence_input=sequence_input, forward=forward
+    )
+    source = first_rows(source, check_max_samples(max_samples))
+    inputs, mask = read_layer_inputs(adapter, model, entry, source, forward)
     return entry, inputs, mask
 
 
+def read_layer_inputs(
+    adapter: Any,
+    model: Any,
+    entry: RecurrentLayer,
+    source: BatchSource,
+    forward: Any,
+    chunk: Chunk | None = None,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Return what ``entry`` reads for every row of an in-memory source (or of one chunk).
+
+    Returns ``(inputs, mask)``: inputs of shape (n, T, input_dim), and the (n, T) bool mask
+    the layer reads (``True`` at real steps), or ``None`` when no mask reaches it. Token
+    ids are checked against the Embedding's vocabulary.
+    """
+    if chunk is None:
+        chunk = next(source.chunks(len(source.seq)))
+    seq = chunk.seq
+    x = source.pack(seq, chunk.others)
+    vocab = adapter.token_vocabulary(model) if source.tokens else None
+    if vocab is not None:
+        check_tokens(seq[..., 0], adapter.token_length(model), vocab)
+    feed = adapter.layer_input_fn(model, entry, forward)
+    saved = adapter.snapshot_states(model)  # the layers below may be stateful
+    try:
+        inputs = np.asarray(feed(x))
+        mask = adapter.layer_mask_fn(model, entry)(x)
+    finally:
+        adapter.restore_states(saved)
+    if inputs.ndim != 3 or inputs.shape[:2] != seq.shape[:2]:
+        raise ValueError(
+            f"Layer {entry.name!r} reads an input of shape {inputs.shape}, not one step per "
+            f"input step {seq.shape[:2]}: the layers before it change the time axis, so its "
+            "gates cannot be laid on the input's time axis."
+        )
+    return inputs, mask
+
+
 @one_call_per_model
-def gate_activations(model: Any, X: Any, layer: int | str | RecurrentLayer | None = None) -> Trace:
+def gate_activations(
+    model: Any,
+    X: Any,
+    layer: int | str | RecurrentLayer | None = None,
+    *,
+    sequence_input: int | str | None = None,
+    forward: Callable | None = None,
+    max_samples: int | None = None,
+) -> Trace:
     """Run a model's recurrent stack up to ``layer`` on ``X`` and trace that layer's gates.
 
     The layers below ``layer`` run in the model's own framework; the chosen layer is then
@@ -73,13 +131,28 @@ def gate_activations(model: Any, X: Any, layer: int | str | RecurrentLayer | Non
     ----------
     model : keras.Model or torch.nn.Module
         A built model holding recurrent layers.
-    X : array-like or tensor of shape (N, T, F), or (N, T) integer token ids
+    X : array-like of shape (N, T, F), (N, T) token ids, several inputs, or a stream
         Model inputs. Not modified (the model reads a copy; RNN states of a stateful
         model are restored afterwards). Token ids are for models whose sequence input is
-        an Embedding; the layer then reads the embedded steps.
+        an Embedding (or with ``forward``); the layer then reads the embedded steps. Also a
+        list, tuple or dict of arrays matching the model's inputs (the sequence input is
+        traced, the others ride along), or a stream
+        (``tf.data.Dataset``, ``DataLoader``, iterable of ``x`` or ``(x, y)`` batches) of
+        which the first ``max_samples`` sequences are read.
     layer : None, int, str or RecurrentLayer, default=None
         ``None`` for the first recurrent layer, an index into
         ``recurrent_layers(model)``, a layer name, or an entry of that list.
+    sequence_input : int or str, optional
+        With several inputs, which one is the sequence; default: the one that reaches
+        ``layer``.
+    forward : callable, optional
+        ``forward(model, x) -> prediction``, for PyTorch modules with another signature
+        (see :func:`ablate_timesteps`): the layer's input is captured by a hook while it
+        runs; a seq-first (``batch_first=False``) module's input is turned batch first.
+        Keras layer inputs come from the model's graph, so ``forward`` is not needed there.
+    max_samples : int, optional
+        Trace the first ``max_samples`` sequences only. Default: every row of an array,
+        the first 1024 sequences of a stream (a notebook-sized trace).
 
     Returns
     -------
@@ -96,6 +169,8 @@ def gate_activations(model: Any, X: Any, layer: int | str | RecurrentLayer | Non
     >>> trace.gates["f"].mean(axis=(0, 2))  # average forget gate at each step  # doctest: +SKIP
     """
     model = as_model(model)
-    entry, inputs, mask = layer_inputs_and_mask(model, X, layer)
+    entry, inputs, mask = layer_inputs_and_mask(
+        model, X, layer, sequence_input=sequence_input, forward=forward, max_samples=max_samples
+    )
     gw = adapter_for(model).read_gate_weights(entry)
     return run_recurrence(gw, inputs, mask)

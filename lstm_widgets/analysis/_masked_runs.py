@@ -24,18 +24,25 @@ class MaskedScorer:
     def __init__(self, loss, y, select, N: int, jobs: list, T: int, name: str | None) -> None:
         from ._ablation import _Scorer  # lazy: _ablation imports this module
 
-        self.checks = _Scorer(loss, y, select, N, jobs, T, name)
-        self.loss, self.select, self.N = loss, select, N
+        self.checks = _Scorer(loss, select, jobs, T, name, check_y=lambda values: values)
+        self.loss, self.select, self.N, self.y = loss, select, N, y
+        self.n = N
         self.sums = np.zeros(len(jobs))
         self.counts = np.zeros(len(jobs), dtype=np.int64)
         self.ref_sum = 0.0
         self._ref_loss: np.ndarray | None = None
 
+    def _focus(self, start: int, stop: int) -> None:
+        """Point the borrowed checks at samples ``start:stop`` (their targets and names)."""
+        self.checks.y = None if self.y is None else self.y[start:stop]
+        self.checks.start, self.checks.stop = start, stop
+
     def reference(self, ref: np.ndarray, start: int, stop: int, record: bool) -> np.ndarray:
         """Return the selected clean outputs of ``start:stop`` and keep their losses."""
-        ref = self.checks.reference(ref, start, stop, record=False)  # selected and checked
+        self._focus(start, stop)
+        ref = self.checks.reference(ref, record=False)  # selected and checked
         if self.loss is not None:
-            self._ref_loss = self.checks._loss(ref, None, start, stop)
+            self._ref_loss = self.checks._loss(ref, None)
             if record:
                 self.ref_sum += float(self._ref_loss.sum())
         return ref
@@ -44,12 +51,13 @@ class MaskedScorer:
         """Add the scores of the sequences ``valid`` (bool, (n,)) marks as ablated."""
         from ._ablation import _check_finite
 
+        self._focus(start, stop)
         pred = self.select(pred)
-        _check_finite(pred, "the model returned", self.checks._where(job, start, stop))
+        _check_finite(pred, "the model returned", self.checks._where(job))
         if self.loss is None:
             scores = output_change(ref, pred)
         else:
-            scores = self.checks._loss(pred, job, start, stop) - self._ref_loss
+            scores = self.checks._loss(pred, job) - self._ref_loss
         self.sums[job] += float(scores[valid].sum())
         self.counts[job] += int(valid.sum())
 

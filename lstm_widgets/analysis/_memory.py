@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..adapters import as_model, resolve_layer
-from ..core import RecurrentLayer, Trace
-from ._activations import gate_activations
-from ._inputs import as_array
+from ..adapters import adapter_for, as_model, resolve_layer
+from ..core import RecurrentLayer, Trace, run_recurrence
+from ._activations import read_layer_inputs
 from ._masks import aligned_positions
 from ._serial import one_call_per_model
+from ._source import Chunk, check_max_samples, model_source
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,12 @@ def _first_below_half(curves: np.ndarray, lags: np.ndarray) -> np.ndarray:
     return np.where(found, lags[first], np.nan).astype(float)
 
 
-def retention_from_trace(trace: Trace, *, layer: str = "") -> MemoryRetention:
-    """Compute :class:`MemoryRetention` from an LSTM :class:`~lstm_widgets.core.Trace`."""
+def _kept(trace: Trace, layer: str) -> tuple[np.ndarray, np.ndarray]:
+    """Return, summed over samples, what survives of the cell written at each lag.
+
+    ``(sums, counts)``: sums of shape (T, units) by lag, and how many sequences have a
+    real step at each lag (all of them without a mask).
+    """
     if trace.kind != "LSTM":
         raise ValueError(
             f"The memory view reads an LSTM's forget gate; layer {layer!r} is a {trace.kind}."
@@ -97,10 +102,14 @@ def retention_from_trace(trace: Trace, *, layer: str = "") -> MemoryRetention:
     later = f[:, :0:-1]  # f_{T-1}, f_{T-2}, ..., f_1
     kept = np.concatenate([np.ones((N, 1, H)), np.cumprod(later, axis=1)], axis=1)
     have = have[:, ::-1]  # by lag, like kept
-    counts = have.sum(axis=0)
+    return np.where(have[..., None], kept, 0.0).sum(axis=0), have.sum(axis=0)
+
+
+def _result(sums: np.ndarray, counts: np.ndarray, layer: str, n: int) -> MemoryRetention:
     with np.errstate(invalid="ignore", divide="ignore"):
-        retention = np.where(have[..., None], kept, 0.0).sum(axis=0) / counts[:, None]
+        retention = sums / counts[:, None]
     retention[counts == 0] = np.nan
+    T = retention.shape[0]
     lags = np.arange(1, T + 1)
     mean = retention.mean(axis=1)
     return MemoryRetention(
@@ -110,8 +119,18 @@ def retention_from_trace(trace: Trace, *, layer: str = "") -> MemoryRetention:
         half_life=_first_below_half(retention, lags),
         mean_half_life=float(_first_below_half(mean[:, None], lags)[0]),
         layer=layer,
-        n_samples=N,
+        n_samples=n,
     )
+
+
+def retention_from_trace(trace: Trace, *, layer: str = "") -> MemoryRetention:
+    """Compute :class:`MemoryRetention` from an LSTM :class:`~lstm_widgets.core.Trace`."""
+    sums, counts = _kept(trace, layer)
+    return _result(sums, counts, layer, len(trace.h))
+
+
+MEMORY_CHUNK = 1024
+"""Sequences traced at a time by :func:`memory_retention` (memory stays bounded)."""
 
 
 @one_call_per_model
@@ -121,6 +140,8 @@ def memory_retention(
     layer: int | str | RecurrentLayer | None = None,
     *,
     max_samples: int | None = 1024,
+    sequence_input: int | str | None = None,
+    forward: Callable | None = None,
 ) -> MemoryRetention:
     """Measure how long an LSTM layer keeps what it writes into its cell state.
 
@@ -128,12 +149,17 @@ def memory_retention(
     ----------
     model : keras.Model or torch.nn.Module
         A built model holding an LSTM layer.
-    X : array-like of shape (N, T, F)
-        Model inputs. Not modified.
+    X : array-like of shape (N, T, F), (N, T) token ids, several inputs, or a stream
+        Model inputs, as for :func:`gate_activations`. Not modified. A stream
+        (``tf.data.Dataset``, ``DataLoader``, iterable of batches) is read chunk by chunk
+        and aggregated, so memory does not grow with N.
     layer : None, int, str or RecurrentLayer, default=None
         Which recurrent layer (it must be an LSTM).
     max_samples : int or None, default=1024
-        Average over the first ``max_samples`` sequences only (``None`` for all).
+        Average over the first ``max_samples`` sequences only (``None`` for all, the whole
+        stream).
+    sequence_input, forward
+        As for :func:`gate_activations`.
 
     Returns
     -------
@@ -145,15 +171,34 @@ def memory_retention(
     >>> mem = memory_retention(model, X)  # doctest: +SKIP
     >>> mem.mean_half_life  # lag at which half of what was written is forgotten  # doctest: +SKIP
     """
-    if max_samples is not None:
-        if isinstance(max_samples, bool) or not isinstance(max_samples, int) or max_samples < 1:
-            raise ValueError(f"Expected max_samples >= 1 or None, received {max_samples!r}.")
-        X = as_array(X)[:max_samples]
+    max_samples = check_max_samples(max_samples)
     model = as_model(model)
     entry = resolve_layer(model, layer)
     if entry.kind != "LSTM":
         raise ValueError(
             f"The memory view reads an LSTM's forget gate; layer {entry.name!r} is a {entry.kind}."
         )
-    trace = gate_activations(model, X, entry)
-    return retention_from_trace(trace, layer=entry.name)
+    adapter = adapter_for(model)
+    source = model_source(
+        model, adapter, X, layer=entry, sequence_input=sequence_input, forward=forward
+    )
+    gw = adapter.read_gate_weights(entry)
+    sums, counts, n = None, None, 0
+    rows = MEMORY_CHUNK if max_samples is None else min(MEMORY_CHUNK, max_samples)
+    for chunk in source.chunks(rows):
+        if max_samples is not None and n + len(chunk.seq) > max_samples:
+            chunk = _first(chunk, max_samples - n)
+        inputs, mask = read_layer_inputs(adapter, model, entry, source, forward, chunk)
+        part, have = _kept(run_recurrence(gw, inputs, mask), entry.name)
+        sums = part if sums is None else sums + part
+        counts = have if counts is None else counts + have
+        n += len(chunk.seq)
+        if max_samples is not None and n >= max_samples:
+            break
+    return _result(sums, counts, entry.name, n)
+
+
+def _first(chunk: Chunk, k: int) -> Chunk:
+    others = {key: value[:k] for key, value in chunk.others.items()}
+    y = None if chunk.y is None else chunk.y[:k]
+    return Chunk(chunk.seq[:k], others, y, chunk.start)

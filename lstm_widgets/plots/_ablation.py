@@ -53,6 +53,9 @@ class AblationDisplay(ShowsAsPNG):
     lags_from : {"end", "last_real_step"}, default="end"
         Where lag 1 is: input position ``T - 1``, or each sequence's last real step (a
         masked model); the x label says which.
+    scope : str or None, default=None
+        What was scored on a time-distributed output (``Ablation.scope``), in the title:
+        ``"output step 5"`` or ``"mean over 24 output steps"``.
 
     Attributes
     ----------
@@ -89,9 +92,11 @@ class AblationDisplay(ShowsAsPNG):
         max_lag: int | None = None,
         title: str | None = None,
         lags_from: str = "end",
+        scope: str | None = None,
     ) -> None:
         self.importance = _check_importance(importance)
         self.lags_from = lags_from
+        self.scope = scope
         self.feature_names = None if feature_names is None else [str(n) for n in feature_names]
         self.metric = metric
         self.baseline = baseline
@@ -134,6 +139,7 @@ class AblationDisplay(ShowsAsPNG):
             max_lag=result.max_lag,
             title=title,
             lags_from=getattr(result, "lags_from", "end"),
+            scope=getattr(result, "scope", None),
         )
         return display.plot(ax=ax, **plot_kwargs)
 
@@ -241,6 +247,7 @@ class AblationDisplay(ShowsAsPNG):
             self.lags_from = getattr(result, "lags_from", "end")
             if self.ax_.get_xlabel() != self._lag_axis_label():
                 self.ax_.set_xlabel(self._lag_axis_label())
+            self.scope = getattr(result, "scope", None)
         if importance is not None:
             new = importance
         new = _check_importance(new)
@@ -310,6 +317,8 @@ class AblationDisplay(ShowsAsPNG):
         if self.title is not None:
             return self.title
         parts = ["time-step ablation"]
+        if self.scope:
+            parts.append(self.scope)
         if self.baseline is not None:
             base = self.baseline if isinstance(self.baseline, str) else f"{self.baseline:g}"
             parts.append(f"baseline: {base}")

@@ -16,6 +16,7 @@ from ..analysis import Ablation, ablate_timesteps
 from ..analysis._ablation import model_output_shape
 from ..analysis._masks import baseline_names, input_kind
 from ..analysis._metrics import LOSSES
+from ..analysis._source import copied_source
 from ..analysis._tokens import reads_tokens
 from ..plots import AblationDisplay
 from ._base import FigureView
@@ -35,16 +36,23 @@ class AblationExplorer(FigureView):
     ----------
     model : keras.Model or callable
         See :func:`lstm_widgets.ablate_timesteps`.
-    X : array-like of shape (N, T, F), or (N, T) integer token ids
-        Input sequences (token ids for a model whose sequence input is an Embedding).
-        Copied: later edits of the caller's array do not show.
+    X : array-like of shape (N, T, F), (N, T) integer token ids, several inputs, or a stream
+        Input sequences, as for :func:`lstm_widgets.ablate_timesteps` (token ids for a model
+        whose sequence input is an Embedding, or with ``forward``). Copied: later edits of
+        the caller's arrays do not show. Of a stream (``tf.data.Dataset``, ``DataLoader``,
+        iterable of batches) the first ``max_samples`` sequences are read.
     y : array-like of shape (N, ...), optional
-        Targets; they enable the loss metrics ("mse", "mae").
+        Targets; they enable the loss metrics ("mse", "mae"). A stream's ``(x, y)``
+        batches give them too.
     feature_names : sequence of str, optional
         One name per input feature: rows of the heatmap, and names of the outputs when
         the model predicts one value per feature.
     batch_size : int, optional
         Passed to :func:`lstm_widgets.ablate_timesteps`.
+    sequence_input, forward : optional
+        Passed to :func:`lstm_widgets.ablate_timesteps`.
+    max_samples : int, optional
+        Sequences read from a stream (default 1024); all rows of arrays unless given.
 
     Attributes
     ----------
@@ -88,23 +96,38 @@ class AblationExplorer(FigureView):
         feature_names: Sequence[str] | None = None,
         *,
         batch_size: int | None = None,
+        sequence_input: int | str | None = None,
+        forward: Any = None,
+        max_samples: int | None = None,
         **kwargs: Any,
     ) -> None:
         self._model = as_model(model)
-        self._X = np.array(X, copy=True)
-        if self._X.ndim not in (2, 3) or (self._X.ndim == 2 and not reads_tokens(self._model)):
+        self._forward = forward
+        arr = X if isinstance(X, np.ndarray) else None
+        token_model = forward is not None or reads_tokens(self._model)
+        if arr is not None and not (arr.ndim == 3 or (arr.ndim == 2 and token_model)):
             raise ValueError(
                 f"Expected X of shape (N, T, F) (samples, time steps, features), or (N, T) "
-                f"token ids for an Embedding model, received an array of shape {self._X.shape}."
+                f"token ids for an Embedding model, received an array of shape {arr.shape}."
             )
-        self._y = None if y is None else np.array(y, copy=True)
-        T = self._X.shape[1]
-        F = 1 if self._X.ndim == 2 else self._X.shape[2]
+        # Our own copy of the first rows (a stream: the first max_samples sequences).
+        self._source = copied_source(
+            self._model, X, sequence_input=sequence_input, forward=forward, max_samples=max_samples
+        )
+        seq = self._source.seq
+        self._X = seq[..., 0] if self._source.tokens else seq  # token ids stay (N, T)
+        # The targets of the rows kept (the first max_samples when that is given).
+        self._y = self._source.y if y is None else np.array(y, copy=True)[: len(self._X)]
+        T, F = seq.shape[1], seq.shape[2]
         tokens, masked = input_kind(self._model, self._X)
+        if self._source.several or forward is not None:
+            tokens, masked = self._source.tokens, False  # masks are read on one plain input
         self._baselines = baseline_names(tokens, masked)
         self.feature_names = check_feature_names(feature_names, F)
         self._batch_size = batch_size
-        self._outputs = self._output_names(model_output_shape(model, self._X[:1]))
+        self._outputs = self._output_names(
+            model_output_shape(self._model, self._source, forward=forward)
+        )
         self._cache: dict[tuple, Ablation] = {}
         self.display: AblationDisplay | None = None
         self._display_key: tuple | None = None
@@ -254,8 +277,8 @@ class AblationExplorer(FigureView):
             start = time.perf_counter()
             try:
                 result = ablate_timesteps(
-                    self._model, self._X, self._y, progress=self._on_progress,
-                    **self.ablation_kwargs(),
+                    self._model, self._source, self._y, progress=self._on_progress,
+                    forward=self._forward, **self.ablation_kwargs(),
                 )  # fmt: skip
             except Exception:
                 self.progress.bar_style = "danger"

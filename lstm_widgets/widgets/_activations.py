@@ -13,7 +13,7 @@ from ..adapters import adapter_for, as_model, recurrent_layers
 from ..analysis import memory_retention
 from ..analysis._activations import layer_inputs_and_mask
 from ..analysis._memory import MemoryRetention
-from ..analysis._tokens import reads_tokens
+from ..analysis._source import copied_source
 from ..core import GATE_LONG_NAMES, SATURATING, resolve_gate, run_recurrence
 from ..plots import BlitRenderer, GateActivationDisplay, MemoryRetentionDisplay
 from ._base import FigureView
@@ -36,14 +36,21 @@ class GateActivationExplorer(FigureView):
     ----------
     model : keras.Model or torch.nn.Module
         A built model with recurrent layers.
-    X : array-like of shape (N, T, F), or (N, T) integer token ids
-        Input sequences; ``sample`` picks one. Not modified. Token ids are for models whose
-        sequence input is an Embedding; the input panel then shows the sample's tokens.
+    X : array-like of shape (N, T, F), (N, T) integer token ids, several inputs, or a stream
+        Input sequences; ``sample`` picks one. Not modified (copied). Token ids are for
+        models whose sequence input is an Embedding (or with ``forward``); the input panel
+        then shows the sample's tokens. Several inputs and streams as for
+        :func:`lstm_widgets.gate_activations`; of a stream the first ``max_samples``
+        sequences are read.
     feature_names : sequence of str or None, default=None
         One name per input feature.
     tokens : sequence of str or None, default=None
         With token ids: the vocabulary (``tokens[id]`` is the word of ``id``), so the
         input panel shows words instead of ids.
+    sequence_input, forward : optional
+        As for :func:`lstm_widgets.gate_activations`.
+    max_samples : int, optional
+        Sequences read from a stream (default 1024); all rows of arrays unless given.
 
     Padded steps (where the model masks its input) are left blank: no input drawn, no gate
     value coloured.
@@ -64,17 +71,22 @@ class GateActivationExplorer(FigureView):
         X: Any,
         feature_names: Sequence[str] | None = None,
         tokens: Sequence[str] | None = None,
+        *,
+        sequence_input: int | str | None = None,
+        forward: Any = None,
+        max_samples: int | None = None,
         **kwargs,
     ) -> None:
         self._model = as_model(model)
         self._entries = {e.name: e for e in recurrent_layers(self._model)}
-        self._X = np.array(X, copy=True)  # our own copy: the caller may keep editing theirs
-        if self._X.ndim not in (2, 3) or (self._X.ndim == 2 and not reads_tokens(self._model)):
-            raise ValueError(
-                f"Expected X of shape (N, T, F), or (N, T) token ids for an Embedding model, "
-                f"received {self._X.shape}."
-            )
-        self._token_ids = self._X.ndim == 2
+        self._forward = forward
+        # Our own copy: the caller may keep editing theirs.
+        self._source = copied_source(
+            self._model, X, sequence_input=sequence_input, forward=forward, max_samples=max_samples
+        )
+        self._token_ids = self._source.tokens
+        seq = self._source.seq
+        self._X = seq[..., 0] if self._token_ids else seq  # token ids stay (N, T)
         n_features = 1 if self._token_ids else self._X.shape[2]
         self.feature_names = check_feature_names(feature_names, n_features)
         self._vocabulary = check_vocabulary(tokens, self._token_ids)
@@ -147,7 +159,9 @@ class GateActivationExplorer(FigureView):
     def layer_inputs(self, layer: str) -> np.ndarray:
         """Return what ``layer`` reads for every sample of X, (N, T, input_dim), cached."""
         if layer not in self._inputs:
-            _, inputs, mask = layer_inputs_and_mask(self._model, self._X, self._entries[layer])
+            _, inputs, mask = layer_inputs_and_mask(
+                self._model, self._source, self._entries[layer], forward=self._forward
+            )
             self._inputs[layer], self._masks[layer] = inputs, mask
         return self._inputs[layer]
 
@@ -251,18 +265,33 @@ class MemoryView(FigureView):
     Parameters
     ----------
     model : keras.Model or torch.nn.Module
-    X : array-like of shape (N, T, F)
+    X : array-like of shape (N, T, F), several inputs, or a stream
+        As for :func:`lstm_widgets.memory_retention`.
     max_samples : int, default=512
         Average the forget gates over at most this many sequences.
+    sequence_input, forward : optional
+        As for :func:`lstm_widgets.memory_retention`.
     """
 
     layer = tl.Unicode(help="Name of the recurrent layer whose forget gates are read.")
     ablation = tl.Any(None, allow_none=True, help="An Ablation result drawn beside the memory.")
 
-    def __init__(self, model: Any, X: Any, *, max_samples: int = 512, **kwargs) -> None:
+    def __init__(
+        self,
+        model: Any,
+        X: Any,
+        *,
+        max_samples: int = 512,
+        sequence_input: int | str | None = None,
+        forward: Any = None,
+        **kwargs,
+    ) -> None:
         self._model = as_model(model)
         self._entries = {e.name: e for e in recurrent_layers(self._model)}
-        self._X = np.array(X, copy=True)[:max_samples]
+        self._forward = forward
+        self._source = copied_source(
+            self._model, X, sequence_input=sequence_input, forward=forward, max_samples=max_samples
+        )
         self._results: dict[str, MemoryRetention] = {}
         self._display: MemoryRetentionDisplay | None = None
         super().__init__(figsize=(6.0, 3.6), **kwargs)
@@ -282,8 +311,9 @@ class MemoryView(FigureView):
             return None
         if layer not in self._results:
             self._results[layer] = memory_retention(
-                self._model, self._X, self._entries[layer], max_samples=None
-            )
+                self._model, self._source, self._entries[layer], max_samples=None,
+                forward=self._forward,
+            )  # fmt: skip
         return self._results[layer]
 
     @tl.observe("layer", "ablation")

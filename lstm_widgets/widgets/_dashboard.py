@@ -9,6 +9,7 @@ import ipywidgets as ipw
 import traitlets as tl
 
 from ..adapters import as_model, recurrent_layers
+from ..analysis._source import copied_source
 from ._ablation import AblationExplorer
 from ._activations import GateActivationExplorer, MemoryView
 from ._common import check_layer_choice, layer_names
@@ -22,15 +23,20 @@ class LSTMExplorer(ipw.VBox):
     ----------
     model : keras.Model, torch.nn.Module or path to a .keras file
         A built model with recurrent layers.
-    X : array-like of shape (N, T, F), (N, T) integer token ids, or None, default=None
-        Input sequences (token ids for a model whose sequence input is an Embedding).
-        Without them only the Weights tab is shown.
+    X : array-like of shape (N, T, F) or (N, T) token ids, several inputs, a stream, or None
+        Input sequences (see :func:`lstm_widgets.ablate_timesteps` for what is accepted;
+        token ids for a model whose sequence input is an Embedding); of a stream the first
+        ``max_samples`` sequences are read. Without them only the Weights tab is shown.
     y : array-like of shape (N, ...) or None, default=None
         Targets, which enable loss metrics in the Ablation tab.
     feature_names : sequence of str or None, default=None
         One name per input feature.
     tokens : sequence of str or None, default=None
         With token ids: the vocabulary (``tokens[id]`` is a word), shown in Activations.
+    sequence_input, forward : optional
+        As for :func:`lstm_widgets.ablate_timesteps`, passed to every tab.
+    max_samples : int or None, default=None
+        Sequences read from a stream (None: 1024), or the first rows of arrays.
 
     Attributes
     ----------
@@ -56,6 +62,10 @@ class LSTMExplorer(ipw.VBox):
         y: Any = None,
         feature_names: Sequence[str] | None = None,
         tokens: Sequence[str] | None = None,
+        *,
+        sequence_input: int | str | None = None,
+        forward: Any = None,
+        max_samples: int | None = None,
         **kwargs,
     ) -> None:
         if y is not None and X is None:
@@ -74,10 +84,12 @@ class LSTMExplorer(ipw.VBox):
         pages, titles = [self.weights], ["Weights"]
         self.ablation = self.memory = self.activations = None
         if X is not None:
-            self.ablation = AblationExplorer(model, X, y, feature_names=feature_names)
-            self.memory = MemoryView(model, X)
+            inputs = {"sequence_input": sequence_input, "forward": forward}
+            source = copied_source(model, X, max_samples=max_samples, **inputs)  # read once
+            self.ablation = AblationExplorer(model, source, y, feature_names, **inputs)
+            self.memory = MemoryView(model, source, **inputs)
             self.activations = GateActivationExplorer(
-                model, X, feature_names=feature_names, tokens=tokens
+                model, source, feature_names, tokens=tokens, **inputs
             )
             self.ablation.observe(self._on_ablation, names="result")
             half = ipw.Layout(width="50%")

@@ -1,0 +1,199 @@
+"""Time-step ablation of a stream too large for memory: peak RSS and throughput, in one run.
+
+Data: a random series of ``N + T - 1`` rows x F=8 features (float32), windowed by
+``keras.utils.timeseries_dataset_from_array`` into N = 1,000,000 windows of T=48 steps,
+batches of 256 (the windows would take N * T * F * 4 bytes = 1.5 GB as one array). Model: a
+small ``LSTM(8)`` + ``Dense(1)`` with random weights, so the run takes minutes.
+
+- (a) ``in memory``: ``ablate_timesteps(model, X_sub)`` on the first ``--subset`` windows
+  as one array (the rows materialised beforehand, not timed).
+- (b) ``streamed``: ``ablate_timesteps(model, dataset)`` on a dataset of those same
+  windows (windowing timed, as a user would run it).
+  Repeats interleave (a) and (b); medians of rows per second are printed, and the check
+  that (a) and (b) give the same importance (1e-6 relative).
+- (d) ``reading alone``: iterating the same dataset without any model (the windowing's own
+  cost, shared by the cores with the model in (b)).
+- (c) ``streamed, all N``: the whole dataset once, in a fresh subprocess: peak resident
+  memory (RSS, sampled every 2 ms) above what the process held after building the model
+  and the dataset and warming up, and rows per second.
+
+Goals: peak extra RSS of (c) under 400 MB; throughput of (b) and of (c) within 1.3x of (a)
+(``rows/s (a) / rows/s (b)`` <= 1.3).
+
+Run: python benchmarks/streaming.py [--n 1000000] [--subset 20000] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np
+
+T, F, UNITS, BATCH = 48, 8, 8, 256
+GOAL_RSS_MB = 400.0
+GOAL_RATIO = 1.3
+
+
+def build_model(seed: int = 0):
+    """``LSTM(8)`` + ``Dense(1)`` with random non-zero weights."""
+    import keras
+
+    model = keras.Sequential([keras.Input((T, F)), keras.layers.LSTM(UNITS), keras.layers.Dense(1)])
+    rng = np.random.default_rng(seed)
+    for var in model.weights:
+        var.assign(rng.normal(0.0, 0.3, size=tuple(var.shape)).astype("float32"))
+    return model
+
+
+def series(n: int) -> np.ndarray:
+    """The underlying series: ``n + T - 1`` rows, so that it holds ``n`` windows."""
+    return np.random.default_rng(1).normal(size=(n + T - 1, F)).astype("float32")
+
+
+def windows(data: np.ndarray):
+    """``timeseries_dataset_from_array`` windows of T steps with next-step targets."""
+    import keras
+
+    n = len(data) - T + 1
+    targets = np.concatenate([data[T:, 0], [0.0]]).astype("float32")
+    return keras.utils.timeseries_dataset_from_array(
+        data, targets[: n + T - 1], sequence_length=T, batch_size=BATCH
+    )
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - start, value
+
+
+# ---------------------------------------------------------------------------------------------
+# (a) against (b): the same rows in memory and streamed
+
+
+def throughput(n_sub: int, repeats: int) -> dict:
+    import lstm_widgets as lw
+
+    model = build_model()
+    data = series(n_sub)
+    X = np.concatenate([x for x, _ in windows(data).as_numpy_iterator()])
+    lw.ablate_timesteps(model, X[:512], progress=False)  # compile outside the measurement
+    lw.ablate_timesteps(model, windows(data[: 512 + T - 1]), progress=False)
+    times = {"a": [], "b": [], "d": []}
+    results = {}
+    for _ in range(repeats):
+        times["d"].append(_timed(lambda: sum(len(x) for x, _ in windows(data)))[0])
+        times["a"].append(_timed(lambda: lw.ablate_timesteps(model, X, progress=False))[0])
+        seconds, results["b"] = _timed(
+            lambda: lw.ablate_timesteps(model, windows(data), progress=False)
+        )
+        times["b"].append(seconds)
+    results["a"] = lw.ablate_timesteps(model, X, progress=False)
+    a, b = results["a"].importance, results["b"].importance
+    return {
+        "rows": len(X),
+        "rows_per_s": {k: n_sub / statistics.median(v) for k, v in times.items()},
+        "all_s": times,
+        "max_rel_diff": float(np.max(np.abs(a - b) / np.abs(a))),
+        "method": results["b"].method,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# (c) all N streamed, in a fresh process so that nothing measured before counts
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def full_child(n: int) -> dict:
+    import lstm_widgets as lw
+
+    model = build_model()
+    data = series(n)
+    dataset = windows(data)
+    lw.ablate_timesteps(model, windows(data[: 512 + T - 1]), progress=False)  # warm up
+    baseline = _rss_bytes()
+    peak = [baseline]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], _rss_bytes())
+            time.sleep(0.002)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    seconds, result = _timed(lambda: lw.ablate_timesteps(model, dataset, progress=False))
+    done.set()
+    sampler.join()
+    return {
+        "rows": result.n_samples,
+        "seconds": seconds,
+        "rows_per_s": result.n_samples / seconds,
+        "peak_extra_mb": (max(peak[0], _rss_bytes()) - baseline) / 1e6,
+        "series_mb": data.nbytes / 1e6,
+        "as_array_gb": n * T * F * 4 / 1e9,
+        "method": result.method,
+    }
+
+
+def full(n: int) -> dict:
+    args = [sys.executable, __file__, "--full-child", "--n", str(n)]
+    out = subprocess.run(args, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1_000_000, help="windows streamed in (c)")
+    parser.add_argument("--subset", type=int, default=20_000, help="windows of (a) and (b)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--full-child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.full_child:
+        print(json.dumps(full_child(args.n)))
+        return
+    print(f"python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.machine()}")
+    print(f"T={T}, F={F}, LSTM({UNITS})+Dense(1), batches of {BATCH}")
+    sub = min(args.subset, args.n)
+    r = throughput(sub, args.repeats)
+    rate = r["rows_per_s"]
+    ratio_b = rate["a"] / rate["b"]
+    print(f"\nsame {r['rows']} windows ({r['method']}), medians of {args.repeats}:")
+    print(f"  (a) in memory : {rate['a']:9.0f} rows/s")
+    print(f"  (b) streamed  : {rate['b']:9.0f} rows/s")
+    ok = "ok" if ratio_b <= GOAL_RATIO else "MISSED"
+    print(f"  (a)/(b) = {ratio_b:5.2f}x   goal <= {GOAL_RATIO}x   {ok}")
+    print(f"  max relative |importance (a) - (b)| = {r['max_rel_diff']:.1e}")
+    print(
+        f"  (d) reading the dataset alone: {rate['d']:9.0f} rows/s (the windowing's own cost, "
+        "which (a) does not pay: its rows were read beforehand)"
+    )
+    c = full(args.n)
+    ratio_c = rate["a"] / c["rows_per_s"]
+    print(
+        f"\n(c) all {c['rows']} windows streamed ({c['as_array_gb']:.2f} GB as one array; "
+        f"the series {c['series_mb']:.0f} MB), once:"
+    )
+    ok = "ok" if c["peak_extra_mb"] < GOAL_RSS_MB else "MISSED"
+    print(f"  peak extra RSS : {c['peak_extra_mb']:7.1f} MB   goal < {GOAL_RSS_MB:.0f} MB   {ok}")
+    print(f"  throughput     : {c['rows_per_s']:9.0f} rows/s ({c['seconds']:.0f} s)")
+    ok = "ok" if ratio_c <= GOAL_RATIO else "MISSED"
+    print(f"  (a)/(c) = {ratio_c:5.2f}x   goal <= {GOAL_RATIO}x   {ok}")
+
+
+if __name__ == "__main__":
+    main()
