@@ -750,6 +750,12 @@ class _Runner:
             adapter = None
         return cls(model, adapter, forward)
 
+    def input_shape(self) -> tuple[int | None, int | None]:
+        """The (T, F) the model declares for one input; ``None`` where it is free."""
+        if self.adapter is None:
+            return (None, None)
+        return self.adapter.input_shape(self.model)
+
     def source(self, X: Any, sequence_input: Any = None, layer: Any = None) -> BatchSource:
         """``X`` normalised against the model's inputs (see :func:`as_source`)."""
         if self.adapter is None:

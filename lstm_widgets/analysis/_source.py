@@ -343,6 +343,12 @@ def _check_sequence(arr, spec, tokens, where, several) -> tuple[np.ndarray, bool
         if 0 in arr.shape:
             raise ValueError(f"Expected at least one sample and step, received {arr.shape}.")
         return arr[..., None], True
+    if takes_tokens and arr.ndim != 2:
+        raise ValueError(
+            f"The model reads token ids: expected {label} of shape "
+            f"(N, {spec_shape[0] or 'T'}) (samples, time steps) of integers, received an "
+            f"array of shape {arr.shape}."
+        )
     if takes_tokens and arr.ndim == 2:
         raise ValueError(
             f"The model takes integer token ids of shape (N, {spec_shape[0] or 'T'}); received "

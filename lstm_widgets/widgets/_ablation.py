@@ -119,9 +119,10 @@ class AblationExplorer(FigureView):
         # The targets of the rows kept (the first max_samples when that is given).
         self._y = self._source.y if y is None else np.array(y, copy=True)[: len(self._X)]
         T, F = seq.shape[1], seq.shape[2]
-        tokens, masked = input_kind(self._model, self._X)
-        if self._source.several or forward is not None:
+        if self._source.several or forward is not None or not callable(self._model):
             tokens, masked = self._source.tokens, False  # masks are read on one plain input
+        else:
+            tokens, masked = input_kind(self._model, self._X)
         self._baselines = baseline_names(tokens, masked)
         self.feature_names = check_feature_names(feature_names, F)
         self._batch_size = batch_size
