@@ -751,7 +751,7 @@ class _Runner:
         return cls(model, adapter, forward)
 
     def input_shape(self) -> tuple[int | None, int | None]:
-        """The (T, F) the model declares for one input; ``None`` where it is free."""
+        """Return the (T, F) the model declares for one input; ``None`` where it is free."""
         if self.adapter is None:
             return (None, None)
         return self.adapter.input_shape(self.model)
