@@ -12,8 +12,8 @@ from ._figure import ShowsAsPNG, axes_or_new
 def _normalised_importance(ablation) -> tuple[np.ndarray, np.ndarray]:
     """Ablation importance per lag scaled to its maximum: (lags, values in [0, 1])."""
     imp = np.asarray(ablation.importance, dtype=float)
-    if imp.ndim == 2:
-        imp = np.nansum(imp, axis=1)
+    if imp.ndim == 2:  # lags not computed stay NaN (nansum would make them 0)
+        imp = np.where(np.isfinite(imp).any(axis=1), np.nansum(imp, axis=1), np.nan)
     lags = np.asarray(ablation.lags)
     top = np.nanmax(np.abs(imp)) if np.any(np.isfinite(imp)) else 0.0
     values = imp / top if top > 0 else np.zeros_like(imp)

@@ -20,10 +20,12 @@ from ..analysis._source import copied_source
 from ..analysis._tokens import reads_tokens
 from ..plots import AblationDisplay
 from ._base import FigureView
-from ._common import check_feature_names
+from ._common import Choice, ChoiceButtons, StrictIntSlider, check_feature_names
 
 VIEWS = {"bars": "per-step bars", "heatmap": "lag x feature"}
 _METRIC_LABELS = {"change": "change of output", "mse": "MSE increase", "mae": "MAE increase"}
+_SETTINGS = ("baseline", "metric", "output", "view", "max_lag")
+_CACHE_RESULTS = 64  # results kept per widget (the most recently shown)
 
 
 class AblationExplorer(FigureView):
@@ -57,7 +59,10 @@ class AblationExplorer(FigureView):
     Attributes
     ----------
     result : Ablation or None
-        The result shown (observable trait).
+        The result shown (observable, read-only: only Run and the settings set it).
+    stale : bool
+        Whether the figure shows a result of other settings than the current ones (the
+        status line then names the settings it was computed with).
     display : AblationDisplay or None
         Its drawing on :attr:`ax`.
     ax, cax : Axes
@@ -85,8 +90,12 @@ class AblationExplorer(FigureView):
     )
     max_lag = tl.Int(1, help="Compute lags 1 .. max_lag only (T: all of them).")
     result = tl.Instance(
-        Ablation, allow_none=True, read_only=True, help="The Ablation shown, None before Run."
+        Ablation,
+        allow_none=True,
+        read_only=True,
+        help="The Ablation shown, None before Run; read-only (set by Run and the settings).",
     )
+    _showing: Ablation | None = None  # the one value `result` accepts (see _valid_result)
 
     def __init__(
         self,
@@ -132,26 +141,28 @@ class AblationExplorer(FigureView):
         self._cache: dict[tuple, Ablation] = {}
         self.display: AblationDisplay | None = None
         self._display_key: tuple | None = None
+        self._shown: tuple | None = None  # settings of the result on show
+        self._note = ""  # how the result on show came: "cached", or the run's time
         super().__init__(figsize=(8.0, 4.2), **kwargs)
-        grid = self.figure.add_gridspec(1, 2, width_ratios=(40, 1))
-        self.ax = self.figure.add_subplot(grid[0])
-        self.cax = self.figure.add_subplot(grid[1])
+        self._grid = self.figure.add_gridspec(1, 2, width_ratios=(40, 1))
+        self.ax = self.figure.add_subplot(self._grid[0])
+        self.cax = self.figure.add_subplot(self._grid[1])
         self._placeholder()
 
         metrics = ["change"] + (sorted(LOSSES) if self._y is not None else [])
-        self.baseline_dropdown = ipw.Dropdown(options=self._baselines, description="baseline")
-        self.metric_dropdown = ipw.Dropdown(
+        self.baseline_dropdown = Choice(options=self._baselines, description="baseline")
+        self.metric_dropdown = Choice(
             options=[(_METRIC_LABELS[m], m) for m in metrics], description="metric"
         )
-        self.output_dropdown = ipw.Dropdown(
+        self.output_dropdown = Choice(
             options=[("all outputs", "all")] + [(n, n) for n in self._outputs],
             description="output",
             disabled=not self._outputs,
         )
-        self.view_buttons = ipw.ToggleButtons(
+        self.view_buttons = ChoiceButtons(
             options=[(label, key) for key, label in VIEWS.items()], description="view"
         )
-        self.max_lag_slider = ipw.IntSlider(
+        self.max_lag_slider = StrictIntSlider(
             T, min=1, max=T, description="max lag", continuous_update=False
         )
         self.run_button = ipw.Button(description="Run", button_style="primary", icon="play")
@@ -169,7 +180,7 @@ class AblationExplorer(FigureView):
             ("view", self.view_buttons),
             ("max_lag", self.max_lag_slider),
         ):
-            ipw.link((self, name), (control, "value"))
+            self._link(name, control)
         self.run_button.on_click(lambda _: self.run())
         self.controls = ipw.VBox(
             [
@@ -226,6 +237,16 @@ class AblationExplorer(FigureView):
             raise tl.TraitError(f"Expected max_lag in [1, {T}], received {proposal.value}.")
         return proposal.value
 
+    @tl.validate("result")
+    def _valid_result(self, proposal):
+        if proposal.value is not self._showing:
+            raise tl.TraitError(
+                "AblationExplorer.result is read-only: it is the result on show, set by Run "
+                "(w.run()) for the current settings. To ablate other data or settings, call "
+                "lstm_widgets.ablate_timesteps(...) and plot its result."
+            )
+        return proposal.value
+
     # ---- reactions -----------------------------------------------------------------------
     @tl.observe("baseline", "metric", "output", "view", "max_lag")
     def _on_change(self, change) -> None:
@@ -233,15 +254,34 @@ class AblationExplorer(FigureView):
             self._on_settings()
 
     def _on_settings(self) -> None:
-        """Show the cached result of the current settings, or say that Run is needed."""
-        cached = self._cache.get(self.settings)
+        """Show the cached result of the current settings, or mark the figure stale."""
+        key = self.settings
+        cached = self._cached(key)
         if cached is not None:
-            self._safely(lambda: self._show(cached))
-            self.status.value = "cached"
-        elif self.result is None:
+            self._note = "cached"
+            self._safely(lambda: self._show(cached, key))
+        self._update_status()
+
+    @property
+    def stale(self) -> bool:
+        """Whether the figure shows a result computed with other settings than the current."""
+        return self._shown is not None and self._shown != self.settings
+
+    def _update_status(self) -> None:
+        if self._shown is None:
             self.status.value = "press Run to compute"
+        elif self.stale:
+            changed = [
+                f"{name}={old!r} (now {new!r})"
+                for name, old, new in zip(_SETTINGS, self._shown, self.settings, strict=True)
+                if old != new
+            ]
+            self.status.value = (
+                "<b>stale</b>: the figure shows the result for " + ", ".join(changed)
+                + "; press Run to compute the current settings"
+            )  # fmt: skip
         else:
-            self.status.value = "<b>settings changed</b>: press Run to compute them"
+            self.status.value = self._note
 
     # ---- computation ---------------------------------------------------------------------
     @property
@@ -251,49 +291,77 @@ class AblationExplorer(FigureView):
 
     def ablation_kwargs(self) -> dict:
         """Keyword arguments of :func:`lstm_widgets.ablate_timesteps` for the settings."""
-        T = self._X.shape[1]
+        return self._kwargs_for(self.settings)
+
+    def _kwargs_for(self, key: tuple) -> dict:
+        baseline, metric, output, view, max_lag = key
         return {
-            "baseline": self.baseline,
-            "metric": None if self.metric == "change" else self.metric,
-            "output": None if self.output == "all" else self._outputs.index(self.output),
-            "by_feature": self.view == "heatmap",
-            "max_lag": None if self.max_lag == T else self.max_lag,
+            "baseline": baseline,
+            "metric": None if metric == "change" else metric,
+            "output": None if output == "all" else self._outputs.index(output),
+            "by_feature": view == "heatmap",
+            "max_lag": None if max_lag == self._X.shape[1] else max_lag,
             "batch_size": self._batch_size,
         }
 
     def run(self) -> Ablation | None:
         """Compute the current settings unless cached, show them and return the result.
 
-        Errors are shown inside the widget (and ``None`` is returned).
+        Errors are shown inside the widget (and ``None`` is returned). Settings changed
+        while it runs do not mix in: the result is that of the settings at the start, and
+        the figure is marked stale if they changed.
         """
+        self._ran: Ablation | None = None
         self._safely(self._run)
-        return self._cache.get(self.settings)
+        self._update_status()
+        return self._ran
 
     def _run(self) -> None:
-        key = self.settings
-        if key not in self._cache:
-            self.run_button.disabled = True
-            self.progress.bar_style = ""
-            self.status.value = "running..."
-            start = time.perf_counter()
-            try:
-                result = ablate_timesteps(
-                    self._model, self._source, self._y, progress=self._on_progress,
-                    forward=self._forward, **self.ablation_kwargs(),
-                )  # fmt: skip
-            except Exception:
-                self.progress.bar_style = "danger"
-                self.status.value = "failed"
-                raise
-            finally:
-                self.run_button.disabled = False
-            self._cache[key] = result
-            self.progress.bar_style = "success"
-            self.status.value = (
-                f"{time.perf_counter() - start:.2f} s ({result.method}, N={result.n_samples})"
-                f"<br><small>{html.escape(result.method_reason)}</small>"
-            )
-        self._show(self._cache[key])
+        key = self.settings  # one snapshot: the computation and its label agree
+        result = self._cached(key)
+        self._note = "cached"
+        if result is None:
+            result = self._compute(key)
+            self._store(key, result)
+        self._ran = result
+        current = self._cached(self.settings)  # the settings may have changed meanwhile
+        if current is not None and self.settings != key:
+            self._show(current, self.settings)
+        else:
+            self._show(result, key)
+
+    def _compute(self, key: tuple) -> Ablation:
+        self.run_button.disabled = True
+        self.progress.bar_style = ""
+        self.status.value = "running..."
+        start = time.perf_counter()
+        try:
+            result = ablate_timesteps(
+                self._model, self._source, self._y, progress=self._on_progress,
+                forward=self._forward, **self._kwargs_for(key),
+            )  # fmt: skip
+        except Exception:
+            self.progress.bar_style = "danger"
+            self.status.value = "failed"
+            raise
+        finally:
+            self.run_button.disabled = False
+        self.progress.bar_style = "success"
+        self._note = (
+            f"{time.perf_counter() - start:.2f} s ({result.method}, N={result.n_samples})"
+            f"<br><small>{html.escape(result.method_reason)}</small>"
+        )
+        return result
+
+    def _cached(self, key: tuple) -> Ablation | None:
+        return self._cache.get(key)
+
+    def _store(self, key: tuple, result: Ablation) -> None:
+        """Cache ``result``; beyond ``_CACHE_RESULTS`` the oldest goes (memory stays bounded)."""
+        self._cache.pop(key, None)
+        self._cache[key] = result
+        while len(self._cache) > _CACHE_RESULTS:
+            self._cache.pop(next(iter(self._cache)))
 
     def _on_progress(self, done: int, total: int) -> None:
         if self.progress.max != total:
@@ -301,16 +369,14 @@ class AblationExplorer(FigureView):
         self.progress.value = done
 
     # ---- drawing -------------------------------------------------------------------------
-    def _show(self, result: Ablation) -> None:
-        """Draw ``result`` on the persistent axes: in place when only numbers changed."""
+    def _show(self, result: Ablation, settings: tuple) -> None:
+        """Draw ``result`` (computed with ``settings``): in place when only numbers changed."""
         kind = "heatmap" if result.by_feature else "bars"
         key = (kind, result.importance.shape)
         if self.display is not None and self._display_key == key:
             self.display.update(result)
         else:
-            self.ax.clear()
-            self.cax.clear()
-            self.cax.set_visible(kind == "heatmap")
+            self._clear_axes(kind)
             self.display = AblationDisplay.from_result(
                 result, feature_names=self.feature_names, ax=self.ax, cax=self.cax, kind=kind
             )
@@ -320,7 +386,27 @@ class AblationExplorer(FigureView):
             self.display.ax_.set_title(
                 f"{title}, output: {self._outputs[result.output]}", fontsize="small", loc="left"
             )
+        self._shown = settings
+        self._showing = result
         self.set_trait("result", result)
+
+    def _clear_axes(self, kind: str) -> None:
+        """Empty the axes for a new display, taking the old colour bar off its axes.
+
+        A colour bar drawn on axes that held one wraps the old one's locator and remove
+        method (keeping the old bar, image and display alive): toggling views would nest
+        them until a redraw hits the recursion limit. Removed, the bar takes its axes out
+        of the figure; they come back free of it (remove method, locator, ``cla``).
+        """
+        colorbar = None if self.display is None else self.display.colorbar_
+        if colorbar is not None:
+            colorbar.remove()
+            self.figure.add_axes(self.cax)
+            self.cax.set_axes_locator(None)
+            self.cax.cla()  # the colour bar's own reset of the axes it drew on
+        self.ax.clear()
+        self.cax.clear()
+        self.cax.set_visible(kind == "heatmap")
 
     def _placeholder(self) -> None:
         self.cax.set_visible(False)

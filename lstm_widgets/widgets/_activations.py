@@ -17,7 +17,14 @@ from ..analysis._source import copied_source
 from ..core import GATE_LONG_NAMES, SATURATING, resolve_gate, run_recurrence
 from ..plots import BlitRenderer, GateActivationDisplay, MemoryRetentionDisplay
 from ._base import FigureView
-from ._common import check_feature_names, check_layer_choice, check_vocabulary, layer_names
+from ._common import (
+    Choice,
+    StrictIntSlider,
+    check_feature_names,
+    check_layer_choice,
+    check_vocabulary,
+    layer_names,
+)
 
 _CACHE_SAMPLES = 64
 _UNIT_RANGE = {"tanh", "softsign"}  # candidate activations bounded by [-1, 1]
@@ -97,17 +104,17 @@ class GateActivationExplorer(FigureView):
         super().__init__(figsize=(7.5, 4.6), **kwargs)
         self._renderer = BlitRenderer(self.figure)
         first = next(iter(self._entries.values()))
-        self.layer_dropdown = ipw.Dropdown(options=layer_names(self._entries), description="layer")
-        self.gate_dropdown = ipw.Dropdown(options=self._gate_options(first), description="gate")
-        self.sample_slider = ipw.IntSlider(
+        self.layer_dropdown = Choice(options=layer_names(self._entries), description="layer")
+        self.gate_dropdown = Choice(options=self._gate_options(first), description="gate")
+        self.sample_slider = StrictIntSlider(
             0, min=0, max=len(self._X) - 1, description="sample", continuous_update=False
         )
         with self.hold_trait_notifications():
             self.layer = first.name
             self.gate = first.gates[min(1, len(first.gates) - 1)]
-        ipw.link((self, "layer"), (self.layer_dropdown, "value"))
-        ipw.link((self, "gate"), (self.gate_dropdown, "value"))
-        ipw.link((self, "sample"), (self.sample_slider, "value"))
+        self._link("layer", self.layer_dropdown)
+        self._link("gate", self.gate_dropdown)
+        self._link("sample", self.sample_slider)
         self.controls = ipw.HBox([self.layer_dropdown, self.gate_dropdown, self.sample_slider])
         self._attach(self.controls)
         self._safely(self._rebuild)
@@ -303,6 +310,16 @@ class MemoryView(FigureView):
     @tl.validate("layer")
     def _valid_layer(self, proposal):
         return check_layer_choice(self._entries, proposal.value)
+
+    @tl.validate("ablation")
+    def _valid_ablation(self, proposal):
+        value = proposal.value
+        if value is not None and not (hasattr(value, "importance") and hasattr(value, "lags")):
+            raise tl.TraitError(
+                "Expected ablation as an Ablation (from lstm_widgets.ablate_timesteps) or None, "
+                f"received {type(value).__name__} {value!r:.60}."
+            )
+        return value
 
     def result(self, layer: str | None = None) -> MemoryRetention | None:
         """Return the :class:`MemoryRetention` of ``layer`` (cached); ``None`` if not an LSTM."""

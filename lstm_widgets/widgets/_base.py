@@ -9,13 +9,16 @@ import ipywidgets as ipw
 from matplotlib.figure import Figure
 
 from ..plots._figure import new_figure, render_png
+from ._common import close_tree
 
 
 class FigureView(ipw.VBox):
     """A box holding controls, one persistent matplotlib Figure shown as a PNG, and an error line.
 
-    Subclasses build their controls, call :meth:`_attach` once, and call :meth:`refresh`
-    after changing artists. The figure is never recreated.
+    Subclasses build their controls, link them with :meth:`_link`, call :meth:`_attach`
+    once, and call :meth:`refresh` after changing artists. The figure is never recreated.
+    :meth:`close` closes every widget inside and unlinks the controls, so that nothing
+    keeps the view (and its model) alive.
     """
 
     def __init__(self, *, figsize: tuple[float, float] = (8.0, 4.5), **kwargs) -> None:
@@ -28,10 +31,23 @@ class FigureView(ipw.VBox):
             ),
         )
         self.error = ipw.HTML(layout=ipw.Layout(display="none"))
+        self._links: list = []
         super().__init__(**kwargs)
 
     def _attach(self, *rows: ipw.Widget) -> None:
         self.children = (*rows, self.image, self.error)
+
+    def _link(self, name: str, control: ipw.Widget) -> None:
+        """Link trait ``name`` both ways to ``control.value`` (undone by :meth:`close`)."""
+        self._links.append(ipw.link((self, name), (control, "value")))
+
+    def close(self) -> None:
+        """Close the view, its controls and every widget inside; unlink the controls."""
+        for link in getattr(self, "_links", ()):  # none if __init__ failed early
+            link.unlink()
+        self._links = []
+        close_tree(self)
+        super().close()
 
     def refresh(self) -> None:
         """Re-encode the figure into :attr:`image`."""

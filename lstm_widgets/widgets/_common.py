@@ -1,12 +1,22 @@
-"""Small helpers the widgets share: layer choices and their checks."""
+"""Small helpers the widgets share: layer choices and their checks, strict controls, closing."""
 
 from __future__ import annotations
 
+import ipywidgets as ipw
 import traitlets as tl
 
 from ..plots._labels import check_feature_names
 
-__all__ = ["check_feature_names", "check_layer_choice", "check_vocabulary", "layer_names"]
+__all__ = [
+    "Choice",
+    "ChoiceButtons",
+    "StrictIntSlider",
+    "check_feature_names",
+    "check_layer_choice",
+    "check_vocabulary",
+    "close_tree",
+    "layer_names",
+]
 
 
 def layer_names(entries: dict) -> list[tuple[str, str]]:
@@ -36,3 +46,79 @@ def check_vocabulary(tokens, token_ids: bool) -> list[str] | None:
             f"received {type(tokens).__name__}."
         )
     return [str(word) for word in tokens]
+
+
+class _NamesChoices:
+    """Mixin for selection controls: an invalid value is rejected naming the valid ones.
+
+    ipywidgets' own message ("Invalid selection: value not found") names neither; and an
+    empty selection (``None``), which no view of ours can show, is refused too.
+    """
+
+    @tl.validate("value")
+    def _validate_value(self, proposal):
+        if proposal.value is None and self._options_values:
+            self._reject(None)
+        try:
+            return super()._validate_value(proposal)
+        except tl.TraitError:
+            self._reject(proposal.value)
+
+    @tl.validate("index")
+    def _validate_index(self, proposal):
+        if proposal.value is None and self._options_values:
+            self._reject(None)
+        return super()._validate_index(proposal)
+
+    def _reject(self, value) -> None:
+        name = self.description or "value"
+        raise tl.TraitError(f"Expected {name} in {list(self._options_values)}, received {value!r}.")
+
+
+class Choice(_NamesChoices, ipw.Dropdown):
+    """A Dropdown whose invalid values raise a TraitError naming the valid choices."""
+
+
+class ChoiceButtons(_NamesChoices, ipw.ToggleButtons):
+    """ToggleButtons whose invalid values raise a TraitError naming the valid choices."""
+
+
+class StrictIntSlider(ipw.IntSlider):
+    """An IntSlider that rejects a value out of its range instead of clamping it silently."""
+
+    @tl.validate("value")
+    def _validate_value(self, proposal):
+        if not self.min <= proposal.value <= self.max:
+            raise tl.TraitError(
+                f"Expected {self.description or 'value'} in [{self.min}, {self.max}], "
+                f"received {proposal.value}."
+            )
+        return proposal.value
+
+
+def close_tree(widget: ipw.Widget) -> None:
+    """Close every widget ``widget`` holds (children, layouts, styles), not ``widget`` itself.
+
+    ``Widget.close`` closes one widget: its children, layout and style stay in ipywidgets'
+    registry of live widgets, and through their observers (links to our traits) keep the
+    view and its model alive.
+    """
+    seen = {id(widget)}
+    stack = list(_held(widget))
+    while stack:
+        child = stack.pop()
+        if id(child) in seen:
+            continue
+        seen.add(id(child))
+        stack.extend(_held(child))
+        child.close()
+
+
+def _held(widget: ipw.Widget) -> list[ipw.Widget]:
+    held = []
+    for name in widget.keys:
+        value = getattr(widget, name, None)
+        for item in value if isinstance(value, (list, tuple)) else (value,):
+            if isinstance(item, ipw.Widget):
+                held.append(item)
+    return held

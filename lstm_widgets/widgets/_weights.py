@@ -20,6 +20,7 @@ from ..plots._weights import (
     resolve_scale,
 )
 from ._base import FigureView
+from ._common import Choice, ChoiceButtons
 
 _MATRIX_OPTIONS = [("W  input", "W"), ("U  recurrent", "U"), ("b  bias", "b")]
 _MATRIX_TOOLTIPS = [
@@ -159,33 +160,31 @@ class WeightExplorer(FigureView):
         self.matrix, self.scale = start_matrix, start_scale
 
         self.lesson = ipw.HTML(layout=ipw.Layout(max_width="100%"))
-        self.layer_dropdown = ipw.Dropdown(
+        self.layer_dropdown = Choice(
             options=[(f"{e.name}  ({e.kind}, {e.units} units)", e.name) for e in entries],
             description="layer",
             style={"description_width": "initial"},
         )
-        self.gate_dropdown = ipw.Dropdown(
+        self.gate_dropdown = Choice(
             options=self._gate_options(start),
             description="gate",
             style={"description_width": "initial"},
         )
-        self.matrix_buttons = ipw.ToggleButtons(
+        self.matrix_buttons = ChoiceButtons(
             options=_MATRIX_OPTIONS,
             tooltips=_MATRIX_TOOLTIPS,
             style={"button_width": "auto"},
         )
-        self.scale_buttons = ipw.ToggleButtons(
+        self.scale_buttons = ChoiceButtons(
             options=_SCALE_OPTIONS,
             tooltips=_SCALE_TOOLTIPS,
             description="colour scale",
             style={"button_width": "auto", "description_width": "initial"},
         )
-        self._links = [
-            ipw.link((self, "layer"), (self.layer_dropdown, "value")),
-            ipw.link((self, "gate"), (self.gate_dropdown, "value")),
-            ipw.link((self, "matrix"), (self.matrix_buttons, "value")),
-            ipw.link((self, "scale"), (self.scale_buttons, "value")),
-        ]
+        self._link("layer", self.layer_dropdown)
+        self._link("gate", self.gate_dropdown)
+        self._link("matrix", self.matrix_buttons)
+        self._link("scale", self.scale_buttons)
         self.controls = ipw.VBox(
             [
                 ipw.HBox([self.layer_dropdown, self.gate_dropdown]),
@@ -335,16 +334,3 @@ class WeightExplorer(FigureView):
         while len(self._png_cache) > _PNG_CACHE_SIZE:
             self._png_cache.pop(next(iter(self._png_cache)))
         self.image.value = png
-
-    def close(self) -> None:
-        """Unlink the controls and close the widget and its children."""
-        for link in getattr(self, "_links", []):
-            link.unlink()
-        self._links = []
-        for child in (
-            getattr(self, name, None)
-            for name in ("layer_dropdown", "gate_dropdown", "matrix_buttons", "scale_buttons")
-        ):
-            if child is not None:
-                child.close()
-        super().close()
