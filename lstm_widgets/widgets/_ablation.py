@@ -28,6 +28,19 @@ _SETTINGS = ("baseline", "metric", "output", "view", "max_lag")
 _CACHE_RESULTS = 64  # results kept per widget (the most recently shown)
 
 
+class _ShownResult(tl.Instance):
+    """An Instance trait whose owner's ``@validate`` sees ``None`` too.
+
+    traitlets returns an allowed ``None`` before cross-validation, so ``set_trait(name,
+    None)`` would bypass the check that keeps :attr:`AblationExplorer.result` read-only.
+    """
+
+    def _validate(self, obj, value):
+        if value is None and self.allow_none and not obj._cross_validation_lock:
+            return self._cross_validate(obj, value)
+        return super()._validate(obj, value)
+
+
 class AblationExplorer(FigureView):
     """Time-step ablation of a model on data: settings as traits, a Run button, one figure.
 
@@ -89,7 +102,7 @@ class AblationExplorer(FigureView):
         "bars", help="'bars' (whole steps ablated) or 'heatmap' (each lag x feature cell)."
     )
     max_lag = tl.Int(1, help="Compute lags 1 .. max_lag only (T: all of them).")
-    result = tl.Instance(
+    result = _ShownResult(
         Ablation,
         allow_none=True,
         read_only=True,

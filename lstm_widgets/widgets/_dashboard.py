@@ -12,7 +12,7 @@ from ..adapters import as_model, recurrent_layers
 from ..analysis._source import copied_source
 from ._ablation import AblationExplorer
 from ._activations import GateActivationExplorer, MemoryView
-from ._common import check_layer_choice, layer_names
+from ._common import Choice, check_layer_choice, close_tree, layer_names
 from ._weights import WeightExplorer
 
 
@@ -74,7 +74,7 @@ class LSTMExplorer(ipw.VBox):
         entries = {e.name: e for e in recurrent_layers(model)}
         self._entries = entries
         super().__init__(**kwargs)
-        self.layer_dropdown = ipw.Dropdown(
+        self.layer_dropdown = Choice(
             options=layer_names(entries),
             description="layer",
             style={"description_width": "initial"},
@@ -92,6 +92,7 @@ class LSTMExplorer(ipw.VBox):
                 model, source, feature_names, tokens=tokens, **inputs
             )
             self.ablation.observe(self._on_ablation, names="result")
+            self._observing = True
             half = ipw.Layout(width="50%")
             self.ablation.layout, self.memory.layout = half, ipw.Layout(width="50%")
             pages += [ipw.HBox([self.ablation, self.memory]), self.activations]
@@ -99,9 +100,9 @@ class LSTMExplorer(ipw.VBox):
             views += [self.memory, self.activations]
         self.tabs = ipw.Tab(children=pages, titles=titles)
         self.layer = next(iter(entries))
-        ipw.link((self, "layer"), (self.layer_dropdown, "value"))
+        self._links = [ipw.link((self, "layer"), (self.layer_dropdown, "value"))]
         for view in views:
-            ipw.link((self, "layer"), (view, "layer"))
+            self._links.append(ipw.link((self, "layer"), (view, "layer")))
             _hide_own_layer_control(view)
         self.children = (self.layer_dropdown, self.tabs)
 
@@ -111,6 +112,17 @@ class LSTMExplorer(ipw.VBox):
 
     def _on_ablation(self, change) -> None:
         self.memory.ablation = change["new"]
+
+    def close(self) -> None:
+        """Close the dashboard, its tabs and every widget inside, so the model can go."""
+        for link in getattr(self, "_links", ()):
+            link.unlink()
+        self._links = []
+        if getattr(self, "_observing", False):
+            self.ablation.unobserve(self._on_ablation, names="result")
+            self._observing = False
+        close_tree(self)
+        super().close()
 
 
 def _hide_own_layer_control(view: ipw.Widget) -> None:
