@@ -293,7 +293,7 @@ def _try_invalid(w, driver: Driver, rng, via_control: bool, result: SoakResult) 
         via = _set(w, driver, trait, value, via_control)
     except tl.TraitError as exc:
         result.rejected += 1
-        valid = [str(v) for v in driver.choices(w)[trait] if v is not None][:2]
+        valid = [str(v) for v in driver.choices(w)[trait] if isinstance(v, (str, int))][:2]
         if not all(v in str(exc) for v in valid):
             result.unnamed_choices.append((trait, value, str(exc)))
     else:
@@ -368,7 +368,9 @@ def print_soak(result: SoakResult) -> bool:
           f"{len(result.accepted_invalid)} {result.accepted_invalid[:3]}")  # fmt: skip
     print(f"{'rejections not naming the choices':<36} {result.unnamed_choices[:2]}")
     print(f"{'error frames':<36} {len(result.error_frames)} {result.error_frames[:2]}")
-    print(f"{'final image equals a fresh one':<36} {result.same_as_fresh}  {result.settings}")
+    settings = {k: v if isinstance(v, (str, int)) else type(v).__name__ for k, v in
+                result.settings.items()}  # fmt: skip
+    print(f"{'final image equals a fresh one':<36} {result.same_as_fresh}  {settings}")
     print(f"{'verdict':<36} {'ok' if ok else 'CHECK'}")
     return ok
 
