@@ -346,3 +346,33 @@ def test_a_keras_path_is_read_once(forecaster, data, tmp_path, monkeypatch):
     expected = lw.ablate_timesteps(forecaster, X, y, progress=False)
     np.testing.assert_allclose(result.importance, expected.importance, atol=1e-6)
     assert len(loads) == 1
+
+
+def test_a_failed_run_keeps_the_old_figure_marked_stale(forecaster, data, monkeypatch):
+    X, y = data
+    w = lw.AblationExplorer(forecaster, X, y)
+    first = w.run()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(explorer_module, "ablate_timesteps", broken)
+    w.baseline = "hold"
+    assert w.run() is None and "out of memory" in w.error.value
+    assert w.result is first and w.stale and "failed" in w.status.value
+    assert "baseline='zeros' (now 'hold')" in w.status.value
+
+
+def test_analysis_caches_do_not_keep_a_model_alive(data):
+    X, y = data
+
+    def session():
+        model = _keras_model(seed=9)
+        lw.ablate_timesteps(model, X, y, progress=False)
+        lw.ablate_timesteps(model, X, y, by_feature=True, progress=False)
+        lw.memory_retention(model, X)
+        return weakref.ref(model)
+
+    ref = session()
+    gc.collect()
+    assert ref() is None

@@ -284,17 +284,20 @@ class AblationExplorer(FigureView):
         if self._shown is None:
             self.status.value = "press Run to compute"
         elif self.stale:
-            changed = [
-                f"{name}={old!r} (now {new!r})"
-                for name, old, new in zip(_SETTINGS, self._shown, self.settings, strict=True)
-                if old != new
-            ]
-            self.status.value = (
-                "<b>stale</b>: the figure shows the result for " + ", ".join(changed)
-                + "; press Run to compute the current settings"
-            )  # fmt: skip
+            self.status.value = self._stale_text()
         else:
             self.status.value = self._note
+
+    def _stale_text(self) -> str:
+        changed = [
+            f"{name}={old!r} (now {new!r})"
+            for name, old, new in zip(_SETTINGS, self._shown, self.settings, strict=True)
+            if old != new
+        ]
+        return (
+            "<b>stale</b>: the figure shows the result for " + ", ".join(changed)
+            + "; press Run to compute the current settings"
+        )  # fmt: skip
 
     # ---- computation ---------------------------------------------------------------------
     @property
@@ -326,7 +329,10 @@ class AblationExplorer(FigureView):
         """
         self._ran: Ablation | None = None
         self._safely(self._run)
-        self._update_status()
+        if self._ran is not None:
+            self._update_status()
+        elif self.stale:
+            self.status.value = f"failed; {self._stale_text()}"
         return self._ran
 
     def _run(self) -> None:
