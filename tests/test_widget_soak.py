@@ -7,6 +7,7 @@ widget's with the same settings.
 """
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,8 @@ import lstm_widgets as lw
 
 _PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "soak.py"
 _spec = importlib.util.spec_from_file_location("soak", _PATH)
-soak = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(soak)
+soak = sys.modules.setdefault("soak", importlib.util.module_from_spec(_spec))
+_spec.loader.exec_module(soak)  # registered first: its dataclasses look their module up
 
 
 @pytest.fixture(scope="module")
