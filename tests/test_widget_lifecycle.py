@@ -340,6 +340,7 @@ def test_a_keras_path_is_read_once(forecaster, data, tmp_path, monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(keras.saving, "load_model", counting)
+    monkeypatch.setattr(keras.models, "load_model", counting)  # the same function, two names
     w = lw.AblationExplorer(path, X, y)
     assert len(loads) == 1
     result = w.run()
