@@ -31,10 +31,12 @@ def _drivers(model, X, y):
         lw.ablate_timesteps(model, X, y, baseline=b, progress=False) for b in ("zeros", "mean")
     ]
     return {
-        "ablation": (soak.ablation_driver(model, X, y), 300),
-        "activations": (soak.activations_driver(model, X), 120),
-        "weights": (soak.weights_driver(model), 300),
-        "memory": (soak.memory_driver(model, X, ablations), 200),
+        # (driver, changes, seed); ablation's seed 0 ends on a view whose layout differed
+        # from a fresh one's until the layout started from the grid at every frame.
+        "ablation": (soak.ablation_driver(model, X, y), 200, 0),
+        "activations": (soak.activations_driver(model, X), 120, 1),
+        "weights": (soak.weights_driver(model), 300, 1),
+        "memory": (soak.memory_driver(model, X, ablations), 200, 1),
     }
 
 
@@ -42,8 +44,8 @@ def _drivers(model, X, y):
 @pytest.mark.parametrize("name", ["ablation", "activations", "weights", "memory"])
 def test_a_long_session_stays_bounded_and_correct(name, setup):
     model, X, y = setup
-    driver, changes = _drivers(model, X, y)[name]
-    result = soak.soak(driver, changes, seed=1)
+    driver, changes, seed = _drivers(model, X, y)[name]
+    result = soak.soak(driver, changes, seed=seed)
     assert result.rejected > 0 and result.accepted_invalid == []
     assert result.unnamed_choices == []
     assert result.error_frames == []

@@ -50,7 +50,16 @@ class FigureView(ipw.VBox):
         super().close()
 
     def refresh(self) -> None:
-        """Re-encode the figure into :attr:`image`."""
+        """Re-encode the figure into :attr:`image`.
+
+        The constrained layout starts from the grid's positions every time: it counts ticks
+        at the axes' current size, so it would otherwise carry the frames before into this
+        one, and a view would not look the same as a fresh one with the same settings.
+        """
+        for ax in self.figure.axes:
+            spec = ax.get_subplotspec()
+            if spec is not None:
+                ax.set_subplotspec(spec)
         self.image.value = render_png(self.figure)
 
     def _show_error(self, exc: BaseException | None) -> None:
