@@ -135,7 +135,7 @@ def test_views_inside_the_dashboard_close_with_it(forecaster, data):
 
 
 def test_a_failed_construction_closes_without_error(forecaster):
-    with pytest.raises(ValueError, match=r"Expected X of shape \(N, T, F\)"):
+    with pytest.raises(ValueError, match=r"Expected X of shape \(N, "):
         lw.GateActivationExplorer(forecaster, np.zeros((3, 4)))
     gc.collect()  # the half-built widget's __del__ calls close(): it must not raise
 
