@@ -377,3 +377,33 @@ def test_analysis_caches_do_not_keep_a_model_alive(data):
     ref = session()
     gc.collect()
     assert ref() is None
+
+
+def test_a_script_holding_widgets_exits_without_errors_from_their_finalisers():
+    # At interpreter exit ipywidgets' __del__ closes every live widget; ours must not fail
+    # there (module globals are being torn down).
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import torch, lstm_widgets as lw\n"
+        "class M(torch.nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.lstm = torch.nn.LSTM(3, 4, batch_first=True)\n"
+        "        self.fc = torch.nn.Linear(4, 1)\n"
+        "    def forward(self, x):\n"
+        "        return self.fc(self.lstm(x)[0][:, -1])\n"
+        "m = M()\n"
+        "X = torch.randn(6, 5, 3)\n"
+        "views = [lw.LSTMExplorer(m, X), lw.AblationExplorer(m, X)]\n"
+        "print('built')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert "built" in done.stdout
+    assert "Exception ignored" not in done.stderr, done.stderr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import ipywidgets as ipw
 import traitlets as tl
 
@@ -103,6 +105,8 @@ def close_tree(widget: ipw.Widget) -> None:
     registry of live widgets, and through their observers (links to our traits) keep the
     view and its model alive.
     """
+    if sys.is_finalizing():  # ipywidgets' __del__ at exit: nothing left to release
+        return
     seen = {id(widget)}
     stack = list(_held(widget))
     while stack:
