@@ -43,7 +43,7 @@ from .torch import (
     scoped_threads,
 )
 
-CALL_VALUES = 2**20
+CALL_VALUES = 2**21
 """Target workspace values (rows x steps x values per row-step) of one whole-sequence call."""
 
 MIN_CALL_ROWS = 256
@@ -371,14 +371,6 @@ class TorchStepper:
 
 def _n_rows(state: list) -> int:
     return int(state[0][0].shape[0])
-
-
-def causal_stepper(model: Any) -> TorchStepper | None:
-    """Return a :class:`TorchStepper` if the module is a proven causal stack, else ``None``.
-
-    See :func:`stepper_and_reason`.
-    """
-    return stepper_and_reason(model)[0]
 
 
 def stepper_and_reason(model: Any) -> tuple[TorchStepper | None, str]:

@@ -735,9 +735,23 @@ def layer_input_fn(
 
 
 # ---------------------------------------------------------------------------------------------
-# Step-by-step view (prefix reuse in ablation): see _torch_stepper. Imported last, as it uses
-# the helpers above.
+# Step-by-step view (prefix reuse in ablation): built in _torch_stepper, which uses the
+# helpers above (imported on use, so that either module can be imported first).
 
-from ._torch_stepper import TorchStepper as TorchStepper  # noqa: E402
-from ._torch_stepper import causal_stepper as causal_stepper  # noqa: E402
-from ._torch_stepper import stepper_and_reason as stepper_and_reason  # noqa: E402
+
+def causal_stepper(model: Any) -> Any:
+    """Return a :class:`~._torch_stepper.TorchStepper` for a proven causal stack, else ``None``.
+
+    See :func:`stepper_and_reason`.
+    """
+    return stepper_and_reason(model)[0]
+
+
+def stepper_and_reason(model: Any) -> tuple[Any, str]:
+    """Return ``(stepper, reason)``: a stepper only where the stack is proven exact.
+
+    See :func:`lstm_widgets.adapters._torch_stepper.stepper_and_reason`.
+    """
+    from ._torch_stepper import stepper_and_reason as build
+
+    return build(model)
