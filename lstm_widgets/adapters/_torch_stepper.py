@@ -253,12 +253,15 @@ class TorchStepper:
 
     def concat(self, a: list | _Pending, b: list | _Pending) -> list:
         """Stack two states along the batch axis."""
-        return _cat_states([self._concrete(a), self._concrete(b)])
+        a, b = self._concrete(a), self._concrete(b)
+        with scoped_threads(_n_rows(a) * self.width):
+            return _cat_states([a, b])
 
     def readout(self, state: list | _Pending) -> np.ndarray:
         """Apply the modules after the last recurrent layer to its final hidden state."""
         x = self._concrete(state)[-1][0]
-        with _InferenceMode(self.model), scoped_threads(len(x) * self.macs):
+        # The head is usually small: a thread per THREAD_MACS of its input values at most.
+        with _InferenceMode(self.model), scoped_threads(x.numel()):
             x = _first_tensor(self.head(x.clone()), self.model)  # the head may write in place
         return _numpy(x)
 
@@ -267,19 +270,18 @@ class TorchStepper:
         """Compute every row of a recorded state (clean block first, then copies)."""
         if not isinstance(state, _Pending):
             return state
-        n = state.n
         if not state.xs:
             return state.start
-        xs = _as_tensor(np.stack(state.xs, axis=1), self.dtype, self.device)  # (n, L, F)
-        spawns = [(i, _as_tensor(x, self.dtype, self.device)) for i, x in state.spawns]
-        groups = _groups(tuple(spawns), n, self._call_rows())
+        n = state.n
+        groups = _groups(state.spawns, n, self._call_rows())
         rows = max([n] + [len(g.copies) * n for g in groups])
-        threads = scoped_threads(self._tile(rows, xs.shape[1])[0] * self.macs)
+        threads = scoped_threads(self._tile(rows, len(state.xs))[0] * self.macs)
         with _InferenceMode(self.model), threads:
+            xs = _as_tensor(np.stack(state.xs, axis=1), self.dtype, self.device)  # (n, L, F)
             before: dict[int, list] = {}
             clean = self._clean(state.start, xs, sorted({g.a for g in groups}), before)
             parts = [clean] + [self._copies(xs, g, before[g.a]) for g in groups]
-        return _cat_states(parts)
+            return _cat_states(parts)
 
     def _clean(self, start: list, xs: Any, points: list[int], before: dict) -> list:
         """Run the clean rows over ``xs``; store their state before each step in ``points``."""
@@ -309,7 +311,8 @@ class TorchStepper:
                 i, x_i = group.copies[j]
                 if a + s0 <= i < a + s1:
                     lo, hi = max(r0, j * n), min(r1, (j + 1) * n)
-                    seq[lo - r0 : hi - r0, i - a - s0] = x_i[lo - j * n : hi - j * n]
+                    x_i = _as_tensor(x_i[lo - j * n : hi - j * n], self.dtype, self.device)
+                    seq[lo - r0 : hi - r0, i - a - s0] = x_i
             return seq
 
         def init(r0: int, r1: int) -> list:
