@@ -584,6 +584,26 @@ def _batch_rows(x: Any) -> int:
     return int(x.shape[0]) if hasattr(x, "shape") and len(x.shape) else 1
 
 
+def path_costs(model: Any) -> dict[str, Any]:
+    """Seconds PyTorch spends per call, loop step and multiply-add, for ablation's cost model.
+
+    Measured on one core of a 2-core x86-64 machine (oneDNN kernels, float32); see
+    :class:`lstm_widgets.analysis._cost.PathCosts` for each entry. Only their ratios matter.
+    """
+    return {
+        "call": 3e-4,
+        "step": 1e-6,
+        "row_step": 2.5e-7,
+        "per_mac": 3e-11,
+        "stepwise_call": 2.5e-4,
+        "stepwise_row_step": 2.5e-7,
+        "stepwise_per_mac": 3e-11,
+        "stepwise_calls": "per_tile",
+        "tile_values": 2**21,
+        "stepwise_step": 1e-4,
+    }
+
+
 def stateful_layers(model: Any) -> list[Any]:
     """Return the stateful layers of a module: always empty (PyTorch keeps no hidden state)."""
     return []
