@@ -6,8 +6,8 @@ import pytest
 from _helpers import randomize_weights
 
 import lstm_widgets as lw
-from lstm_widgets.analysis._cost import forced_path
 from lstm_widgets.adapters import keras as keras_adapter
+from lstm_widgets.analysis._cost import forced_path
 
 layers = keras.layers
 
