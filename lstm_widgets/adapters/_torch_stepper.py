@@ -304,9 +304,13 @@ class TorchStepper:
         torch = _torch()
         n, a = len(xs), group.a
 
+        def samples(r0: int, r1: int) -> Any:
+            if r0 // n == (r1 - 1) // n:  # within one copy: a slice, no gather
+                return slice(r0 % n, r0 % n + r1 - r0)
+            return torch.arange(r0, r1, device=xs.device) % n
+
         def inputs(r0: int, r1: int, s0: int, s1: int) -> Any:
-            index = torch.arange(r0, r1, device=xs.device)
-            seq = xs[index % n, a + s0 : a + s1]
+            seq = xs[samples(r0, r1), a + s0 : a + s1].clone()
             for j in range(r0 // n, (r1 - 1) // n + 1):
                 i, x_i = group.copies[j]
                 if a + s0 <= i < a + s1:
@@ -316,7 +320,7 @@ class TorchStepper:
             return seq
 
         def init(r0: int, r1: int) -> list:
-            return _take(start, torch.arange(r0, r1, device=xs.device) % n)
+            return _take(start, samples(r0, r1))
 
         return self._sweep(len(group.copies) * n, xs.shape[1] - a, inputs, init)
 
