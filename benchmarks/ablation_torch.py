@@ -183,7 +183,7 @@ def _print_memory(r: dict) -> None:
     print(f"\n[torch] memory, N={N}, T={T}, F={F} (X itself {r['X_bytes'] / 1e6:.0f} MB)")
     print(
         f"  peak extra RSS during ablate_timesteps: {gb * 1000:7.1f} MB   goal < "
-        f"{ablation.GOAL_MEMORY_GB:.0f} GB   {ok}   ({r['seconds']:.1f} s, {r['method']}, "
+        f"{ablation.GOAL_MEMORY_GB * 1000:.0f} MB   {ok}   ({r['seconds']:.1f} s, {r['method']}, "
         f"batch_size={r['batch_size']})"
     )
 
