@@ -84,7 +84,9 @@ class Ablation:
     method_reason : str
         Why that method ran, in a few words: the stepwise path only runs where the model is
         proven to be a plain causal stack; otherwise what kept it out (for example
-        ``"forward applies indexing [...] to a sequence"``).
+        ``"forward applies indexing [...] to a sequence"``). Where both paths are exact, the
+        cost model's choice comes first, then the proof (for example ``"black-box: cheaper
+        for T=2048, N=2 (estimated ...); forward proven a causal stack (LSTM -> head)"``).
     lags_from : {"end", "last_real_step"}
         ``"end"``: lag 1 is input position ``T - 1``. ``"last_real_step"`` (masked models):
         lag 1 is each sequence's last real (unmasked) step, lag ``k`` its ``k``-th most
@@ -267,8 +269,10 @@ def ablate_timesteps(
     whose ``torch.fx`` graph reads the input only through recurrent and per-step modules
     and the output only from the last step). Other models (a window sliced or values
     clipped in ``forward``, custom ``call``, ...) are evaluated as black boxes, many
-    ablated copies per call. Both ways agree to float32 rounding; the result's ``method``
-    and ``method_reason`` say which ran and why.
+    ablated copies per call. Both ways agree to float32 rounding; where both are exact, a
+    cost model of N, T, the state width and the framework picks the cheaper one (few long
+    sequences can favour whole copies). The result's ``method`` and ``method_reason`` say
+    which ran and why.
 
     Parameters
     ----------
