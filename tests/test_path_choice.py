@@ -138,7 +138,8 @@ def test_forced_paths_agree_on_torch(N, kwargs):
     )
     chosen = lw.ablate_timesteps(model, X, progress=False, **kwargs)
     np.testing.assert_allclose(chosen.importance, results["black-box"].importance, atol=ATOL)
-    assert chosen.method_reason.startswith(f"{chosen.method}: cheaper for T=30, N={N}")
+    assert chosen.method_reason.startswith(f"{chosen.method}: ")
+    assert f"for T=30, N={N} (estimated" in chosen.method_reason
 
 
 @pytest.mark.parametrize("N", [2, 37])

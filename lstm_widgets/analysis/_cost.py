@@ -143,12 +143,12 @@ def choose_stepwise(
     forced = _FORCED.get()
     if forced is not None:
         return forced == "stepwise", f"{forced}: forced"
-    stepwise = step_s - box_s < MIN_SAVING
-    name = "stepwise" if stepwise else "black-box"
-    return stepwise, (
-        f"{name}: cheaper for T={T}, N={N} (estimated {min(step_s, box_s):.2g} s against "
-        f"{max(step_s, box_s):.2g} s {'black-box' if stepwise else 'step by step'})"
-    )
+    estimates = f"estimated {step_s:.2g} s step by step, {box_s:.2g} s black-box"
+    if step_s <= box_s:
+        return True, f"stepwise: cheaper for T={T}, N={N} ({estimates})"
+    if step_s - box_s < MIN_SAVING:
+        return True, f"stepwise: within {MIN_SAVING} s of black-box for T={T}, N={N} ({estimates})"
+    return False, f"black-box: cheaper for T={T}, N={N} ({estimates})"
 
 
 @contextlib.contextmanager
