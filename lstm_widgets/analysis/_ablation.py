@@ -976,7 +976,8 @@ def _path_and_rows(
 ) -> tuple[bool, str, int]:
     """Return ``(stepwise, reason, rows)``: the cheaper exact path (cost model) and its rows.
 
-    Only where the step-by-step path is allowed (proven exact) is there a choice.
+    Only where the step-by-step path is allowed (proven exact), ``N`` is known and the
+    caller left ``batch_size`` alone is there a choice.
     """
     N, T, F = shape
     box_rows = batch_size or min(BLACK_BOX_ROWS, max(1, BLACK_BOX_VALUES // (T * F)))
@@ -985,7 +986,9 @@ def _path_and_rows(
     width = _n_values(runner.stepper.initial_state(1))
     step_rows = batch_size or int(np.clip(STEPWISE_VALUES // max(1, width), *STEPWISE_ROWS))
     costs = runner.path_costs()
-    if costs is None or N is None:  # a stream of unknown length: keep the proven path
+    # A stream of unknown length, or rows fixed by the caller, keeps the proven path: the
+    # choice then does not depend on how the same rows arrive.
+    if costs is None or N is None or batch_size is not None:
         return True, reason, step_rows
     plans = {
         "stepwise": _plan(N, len(jobs), step_rows, extra=1),
