@@ -7,6 +7,7 @@ from _helpers import randomize_weights
 
 import lstm_widgets as lw
 from lstm_widgets.adapters import keras as keras_adapter
+from lstm_widgets.analysis._cost import forced_path
 
 layers = keras.layers
 
@@ -428,7 +429,8 @@ def test_batch_size_bounds_the_rows_of_every_call(lstm_model, monkeypatch, batch
     slow = lw.ablate_timesteps(fn, X, **options)
     assert max(seen) <= batch_size and slow.batch_size == batch_size
     counted = _count_stepper_rows(monkeypatch)
-    fast = lw.ablate_timesteps(lstm_model, X, **options)
+    with forced_path("stepwise"):  # the cost model would pick black-box for tiny batches
+        fast = lw.ablate_timesteps(lstm_model, X, **options)
     assert fast.method == "stepwise" and 0 < counted["max"] <= batch_size
     np.testing.assert_allclose(fast.importance, slow.importance, atol=ATOL)
 
@@ -455,7 +457,8 @@ def test_a_stepper_without_spawn_step_uses_rows_concat_and_step(lstm_model, monk
     X = _x(30)
     fast = lw.ablate_timesteps(lstm_model, X, by_feature=True, progress=False)
     monkeypatch.delattr(keras_adapter.KerasStepper, "spawn_step")
-    basic = lw.ablate_timesteps(lstm_model, X, by_feature=True, batch_size=50, progress=False)
+    with forced_path("stepwise"):  # the cost model would pick black-box for small batches
+        basic = lw.ablate_timesteps(lstm_model, X, by_feature=True, batch_size=50, progress=False)
     assert basic.method == "stepwise"
     np.testing.assert_allclose(basic.importance, fast.importance, atol=ATOL)
 

@@ -167,3 +167,39 @@ def test_a_display_shows_itself_in_a_notebook_without_pyplot():
     disp = lw.memory_retention(_constant_forget_model(1.0), _x()).plot()
     png = disp._repr_png_()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000
+
+
+# ---------------------------------------------------------------------------------------------
+# Precision and chunking (issue 12)
+
+
+def test_gate_traces_are_float32_by_default_and_float64_on_request(rng):
+    import keras
+
+    from lstm_widgets.analysis import _activations
+
+    model = keras.Sequential([keras.Input((7, 3)), keras.layers.LSTM(5, return_sequences=True)])
+    for var in model.weights:
+        var.assign(rng.normal(0, 0.5, size=tuple(var.shape)).astype("float32"))
+    X = rng.normal(size=(11, 7, 3)).astype("float32")
+    expected = np.asarray(model(X))
+    single = lw.gate_activations(model, X)
+    double = lw.gate_activations(model, X, dtype="float64")
+    assert single.h.dtype == single.c.dtype == single.gates["f"].dtype == np.float32
+    assert double.h.dtype == double.gates["f"].dtype == np.float64
+    np.testing.assert_allclose(single.h, expected, atol=1e-5)
+    np.testing.assert_allclose(double.h, expected, atol=1e-5)
+    np.testing.assert_allclose(single.gates["i"], double.gates["i"], atol=1e-5)
+    # Chunked over samples (a few rows per chunk here): the same arrays.
+    saved = _activations.TRACE_VALUES
+    _activations.TRACE_VALUES = 7 * 5 * 3  # three samples per chunk
+    try:
+        chunked = lw.gate_activations(model, X)
+    finally:
+        _activations.TRACE_VALUES = saved
+    for key in single.gates:
+        np.testing.assert_array_equal(chunked.gates[key], single.gates[key])
+    np.testing.assert_array_equal(chunked.h, single.h)
+    np.testing.assert_array_equal(chunked.c, single.c)
+    with pytest.raises(ValueError, match="Expected dtype 'float32' or 'float64', received 'int8'"):
+        lw.gate_activations(model, X, dtype="int8")

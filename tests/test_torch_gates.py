@@ -315,7 +315,9 @@ def test_double_precision_modules_keep_their_precision():
     gw = lw.gate_weights(module)
     assert gw.W.dtype == np.float64
     out = torch_adapter.predict_fn(module)(X)
-    np.testing.assert_allclose(lw.run_recurrence(gw, X).h, out, atol=1e-12)
+    # float64 on request (issue 12: float32 is the default precision of the recomputation)
+    np.testing.assert_allclose(lw.run_recurrence(gw, X, dtype="float64").h, out, atol=1e-12)
+    assert lw.run_recurrence(gw, X).h.dtype == np.float32
 
 
 class LastStep(nn.Module):

@@ -465,6 +465,26 @@ def _cached(cache: weakref.WeakKeyDictionary, model: Any, build: Callable) -> An
     return value
 
 
+def path_costs(model: Any) -> dict[str, Any]:
+    """Seconds Keras spends per call, loop step and multiply-add, for ablation's cost model.
+
+    Measured on one core of a 2-core x86-64 machine (TensorFlow backend, compiled calls);
+    other backends run eagerly, where each call and step costs more. See
+    :class:`lstm_widgets.analysis._cost.PathCosts` for each entry. Only ratios matter.
+    """
+    eager = 1.0 if _backend_name(model) == "tensorflow" else 4.0
+    return {
+        "call": 2e-3 * eager,
+        "step": 2e-5 * eager,
+        "row_step": 1.5e-7,
+        "per_mac": 3e-11,
+        "stepwise_call": 1.5e-3 * eager,
+        "stepwise_row_step": 1.5e-7,
+        "stepwise_per_mac": 3e-11,
+        "stepwise_calls": "per_step",
+    }
+
+
 def stateful_layers(model: Any) -> list[Any]:
     """Return the stateful RNN layers of a model."""
     return [rnn for _, rnn, _ in _walk(model, ()) if getattr(rnn, "stateful", False)]

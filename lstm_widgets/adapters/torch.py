@@ -14,10 +14,10 @@ in the order i, f, g, o (LSTM) and r, z, n (GRU). The canonical layout transpose
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import weakref
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -408,6 +408,58 @@ class _InferenceMode:
             TRACE_LOCK.release()
 
 
+THREAD_MACS = 2**24
+"""Multiply-adds per time step each torch thread must get in our calls.
+
+Every step of a recurrent kernel is an OpenMP parallel region ending in a barrier that waits
+for all threads; with less work than this per thread, the barriers cost more than the
+threads save, and on a core busy with other work one late thread stalls every step.
+"""
+
+
+@contextlib.contextmanager
+def scoped_threads(macs_per_step: float) -> Iterator[int]:
+    """Run the block with at most one torch thread per :data:`THREAD_MACS` of work per step.
+
+    Never more threads than the user set; ``torch.get_num_threads()`` is restored on exit,
+    so the user's setting is unchanged after every call of ours.
+
+    Parameters
+    ----------
+    macs_per_step : float
+        Multiply-adds of one time step of the call (rows x per-row cost).
+
+    Yields
+    ------
+    int
+        The number of threads in use inside the block.
+    """
+    torch = _torch()
+    saved = torch.get_num_threads()
+    wanted = max(1, min(saved, int(macs_per_step // THREAD_MACS)))
+    if wanted == saved:
+        yield saved
+        return
+    torch.set_num_threads(wanted)
+    try:
+        yield wanted
+    finally:
+        torch.set_num_threads(saved)
+
+
+def step_macs(model: Any) -> int:
+    """Multiply-adds of one row-step through every recurrent layer of ``model`` (at least 1)."""
+    total = 0
+    for _, module in model.named_modules():
+        kind = _kind_of(module)
+        if kind is None:
+            continue
+        gates = _N_GATES[kind] * module.hidden_size * len(_directions(module))
+        for k in range(int(module.num_layers)):
+            total += gates * (_layer_input_dim(module, k) + module.hidden_size)
+    return max(1, total)
+
+
 def _as_tensor(x: Any, dtype: Any, device: Any) -> Any:
     """Return a new tensor holding ``x``, never the caller's memory (modules may write it).
 
@@ -500,12 +552,13 @@ def predict_fn(model: Any, forward: Callable | None = None) -> Callable[[Any], n
     _check_module(model)
     dtype, device = _input_dtype_device(model)
     time_major = forward is None and _kind_of(model) is not None and not model.batch_first
+    macs = step_macs(model)
 
     def predict(x: Any) -> np.ndarray:
         xt = _as_tensors(x, dtype, device)
         if time_major:
             xt = xt.transpose(0, 1)
-        with _InferenceMode(model):
+        with _InferenceMode(model), scoped_threads(_batch_rows(xt) * macs):
             out = _forward(model, xt, forward)
             if forward is None:
                 out = _first_tensor(out, model)
@@ -520,6 +573,35 @@ def predict_fn(model: Any, forward: Callable | None = None) -> Callable[[Any], n
         return _numpy(out)
 
     return predict
+
+
+def _batch_rows(x: Any) -> int:
+    """Rows of a batch: a tensor, or the first of a list, tuple or dict of them."""
+    if isinstance(x, dict):
+        x = next(iter(x.values()), None)
+    elif isinstance(x, (list, tuple)):
+        x = x[0] if x else None
+    return int(x.shape[0]) if hasattr(x, "shape") and len(x.shape) else 1
+
+
+def path_costs(model: Any) -> dict[str, Any]:
+    """Seconds PyTorch spends per call, loop step and multiply-add, for ablation's cost model.
+
+    Measured on one core of a 2-core x86-64 machine (oneDNN kernels, float32); see
+    :class:`lstm_widgets.analysis._cost.PathCosts` for each entry. Only their ratios matter.
+    """
+    return {
+        "call": 3e-4,
+        "step": 1e-6,
+        "row_step": 2.5e-7,
+        "per_mac": 3e-11,
+        "stepwise_call": 2.5e-4,
+        "stepwise_row_step": 2.5e-7,
+        "stepwise_per_mac": 3e-11,
+        "stepwise_calls": "per_tile",
+        "tile_values": 2**21,
+        "stepwise_step": 1e-4,
+    }
 
 
 def stateful_layers(model: Any) -> list[Any]:
@@ -673,320 +755,23 @@ def layer_input_fn(
 
 
 # ---------------------------------------------------------------------------------------------
-# Step-by-step view of a recurrent module followed by a head (prefix reuse in ablation)
+# Step-by-step view (prefix reuse in ablation): built in _torch_stepper, which uses the
+# helpers above (imported on use, so that either module can be imported first).
 
 
-@dataclass
-class _Cell:
-    """One layer of a unidirectional recurrent module as a fused PyTorch cell.
-
-    ``module`` is an ``nn.LSTMCell``, ``nn.GRUCell`` or ``nn.RNNCell`` holding a copy of
-    the layer's weights (the same maths and parameter layout, one step per call).
-    """
-
-    kind: str
-    module: Any
-    units: int
-
-    def step(self, x: Any, state: tuple) -> tuple:
-        if self.kind == "LSTM":
-            return tuple(self.module(x, state))
-        return (self.module(x, state[0]),)
-
-
-def _cells(module: Any) -> list[_Cell]:
-    """Copy each layer of a unidirectional recurrent module into a fused cell."""
-    torch = _torch()
-    nn = torch.nn
-    kind = _kind_of(module)
-    dtype, device = _param_dtype_device(module)
-    cells = []
-    for k in range(int(module.num_layers)):
-        in_dim = _layer_input_dim(module, k)
-        options = {"bias": module.bias, "dtype": dtype, "device": device}
-        if kind == "SimpleRNN":
-            cell = nn.RNNCell(
-                in_dim, module.hidden_size, nonlinearity=module.nonlinearity, **options
-            )
-        else:
-            cell = {"LSTM": nn.LSTMCell, "GRU": nn.GRUCell}[kind](
-                in_dim, module.hidden_size, **options
-            )
-        with torch.no_grad():
-            for name, p in cell.named_parameters():
-                p.copy_(getattr(module, f"{name}_l{k}"))
-        cell.eval().requires_grad_(False)
-        cells.append(_Cell(kind=kind, module=cell, units=int(module.hidden_size)))
-    return cells
-
-
-@dataclass(frozen=True)
-class _Pending:
-    """Rows not computed yet: ``n`` clean rows and the ablated copies spawned on the way.
-
-    ``start`` is the concrete state of the clean rows when recording began; ``xs`` the clean
-    inputs read since (each (n, F)); ``spawns`` holds, in spawn order, ``(i, x_new)``: copies
-    starting from the clean state before input ``i`` and reading ``x_new`` (k * n, F) there,
-    then the clean inputs after it. Rows are laid out as the ablation engine expects:
-    the clean block first, then each copy's block in spawn order.
-    """
-
-    start: list
-    xs: tuple
-    spawns: tuple
-    n: int
-
-
-@dataclass
-class TorchStepper:
-    """A causal recurrent stack run one step at a time on batches of opaque states.
-
-    ``stages`` are ``("cell", _Cell)`` or ``("layer", module)`` applied per step;
-    ``blocks`` are the same stack for whole sequences: ``("rnn", module, first, n_layers)``
-    with ``module`` a batch-first copy of a recurrent module whose layers own state entries
-    ``first .. first + n_layers - 1``, or ``("layer", module)``. ``head`` maps the last
-    recurrent layer's final hidden state to the output (the rest of the traced forward).
-    A concrete state is a list (one entry per cell) of tuples of tensors ``(h,)`` or
-    ``(h, c)``.
-
-    :meth:`spawn_step` records instead of computing: each ablated copy then runs from its
-    step on through PyTorch's whole-sequence kernels, started from the clean state there,
-    which costs about half the cell steps of re-running whole sequences.
-    """
-
-    stages: list[tuple[str, Any]]
-    blocks: list[tuple]
-    head: Callable[[Any], Any]
-    model: Any
-    dtype: Any
-    device: Any
-
-    def initial_state(self, n: int, dtype: str | None = None) -> list:
-        """Zero states for ``n`` rows."""
-        torch = _torch()
-        state = []
-        for kind, obj in self.stages:
-            if kind == "cell":
-                zeros = torch.zeros((n, obj.units), dtype=self.dtype, device=self.device)
-                state.append((zeros, zeros.clone()) if obj.kind == "LSTM" else (zeros,))
-        return state
-
-    def step(self, x_t: Any, state: list | _Pending) -> list:
-        """Advance every row of ``state`` by one input step ``x_t`` of shape (rows, F)."""
-        state = self._concrete(state)
-        with _InferenceMode(self.model):
-            return self._step(_as_tensor(x_t, self.dtype, self.device), state)
-
-    def _step(self, x: Any, state: list) -> list:
-        new_state = []
-        k = 0
-        for kind, obj in self.stages:
-            if kind == "cell":
-                s = obj.step(x, state[k])
-                new_state.append(s)
-                x = s[0]
-                k += 1
-            else:
-                x = obj(x)
-        return new_state
-
-    def spawn_step(self, x_t: np.ndarray, x_new: np.ndarray, state: list | _Pending) -> Any:
-        """Advance the rows of ``state`` by ``x_t`` and start copies of its first block.
-
-        ``state`` holds blocks of ``n = len(x_t)`` rows, the first being the clean rows;
-        every block reads ``x_t``. ``x_new`` (k * n, F) adds k blocks that start from the
-        first block's state and read ``x_new`` at this step. Nothing is computed until
-        :meth:`readout`, :meth:`rows` or :meth:`concat` needs it.
-        """
-        n = len(x_t)
-        if len(x_new) % max(n, 1):
-            raise ValueError(
-                f"Expected x_new with a multiple of {n} rows (whole blocks), received {len(x_new)}."
-            )
-        if isinstance(state, _Pending):
-            pending = state
-        elif _n_rows(state) == n:
-            pending = _Pending(start=state, xs=(), spawns=(), n=n)
-        else:  # copies already running in a concrete state: advance them all now
-            return self._spawn_now(x_t, x_new, state)
-        spawns = pending.spawns
-        if len(x_new):
-            spawns = (*spawns, (len(pending.xs), x_new))
-        return _Pending(pending.start, (*pending.xs, x_t), spawns, n)
-
-    def _spawn_now(self, x_t: np.ndarray, x_new: np.ndarray, state: list) -> list:
-        n = len(x_t)
-        k = len(x_new) // n
-        if k:
-            first = self.rows(state, 0, n)
-            state = self.concat(state, [tuple(s.repeat(k, 1) for s in lay) for lay in first])
-        blocks = _n_rows(state) // n
-        inputs = np.concatenate([np.tile(x_t, (blocks - k, 1)), x_new])
-        return self.step(inputs, state)
-
-    def rows(self, state: list | _Pending, start: int, stop: int) -> list:
-        """Rows ``start:stop`` of every state tensor."""
-        if isinstance(state, _Pending):
-            if (start, stop) == (0, state.n):
-                return self._clean(state)[0]
-            state = self._concrete(state)
-        return [tuple(s[start:stop] for s in layer) for layer in state]
-
-    def concat(self, a: list | _Pending, b: list | _Pending) -> list:
-        """Stack two states along the batch axis."""
-        torch = _torch()
-        a, b = self._concrete(a), self._concrete(b)
-        return [
-            tuple(torch.cat([x, y], dim=0) for x, y in zip(la, lb, strict=True))
-            for la, lb in zip(a, b, strict=True)
-        ]
-
-    def readout(self, state: list | _Pending) -> np.ndarray:
-        """Apply the modules after the last recurrent layer to its final hidden state."""
-        x = self._concrete(state)[-1][0]
-        with _InferenceMode(self.model):
-            x = _first_tensor(self.head(x.clone()), self.model)  # the head may write in place
-        return _numpy(x)
-
-    # ---- computing recorded rows -----------------------------------------------------------
-    def _clean(self, pending: _Pending) -> tuple[list, dict[int, list]]:
-        """Return the final clean state and the clean state before each spawn point."""
-        starts = {i for i, _ in pending.spawns}
-        before = {}
-        state = pending.start
-        with _InferenceMode(self.model):
-            for i, x_t in enumerate(pending.xs):
-                if i in starts:
-                    before[i] = state
-                state = self._step(_as_tensor(x_t, self.dtype, self.device), state)
-        return state, before
-
-    def _concrete(self, state: list | _Pending) -> list:
-        """Compute every row of a recorded state (clean block first, then copies)."""
-        if not isinstance(state, _Pending):
-            return state
-        torch = _torch()
-        clean, before = self._clean(state)
-        if not state.spawns:
-            return clean
-        parts = [clean]
-        xs = _as_tensor(np.stack(state.xs, axis=1), self.dtype, self.device)  # (n, L, F)
-        with _InferenceMode(self.model):
-            for i, x_new in state.spawns:
-                k = len(x_new) // state.n
-                seq = xs[:, i:].repeat(k, 1, 1)
-                seq[:, 0] = _as_tensor(x_new, self.dtype, self.device)
-                init = [tuple(s.repeat(k, 1) for s in layer) for layer in before[i]]
-                parts.append(self._run(seq, init))
-        return [
-            tuple(torch.cat([p[j][m] for p in parts], dim=0) for m in range(len(parts[0][j])))
-            for j in range(len(clean))
-        ]
-
-    def _run(self, seq: Any, state: list) -> list:
-        """Return the state after reading ``seq`` (rows, L, F) from ``state`` in one go."""
-        torch = _torch()
-        x = seq
-        new_state: list = []
-        for block in self.blocks:
-            if block[0] == "layer":
-                x = block[1](x)
-                continue
-            _, module, first, n_layers = block
-            layers = state[first : first + n_layers]
-            h0 = torch.stack([layer[0] for layer in layers])
-            if len(layers[0]) == 2:  # LSTM
-                c0 = torch.stack([layer[1] for layer in layers])
-                x, (h_n, c_n) = module(x, (h0, c0))
-                new_state.extend((h_n[j], c_n[j]) for j in range(n_layers))
-            else:
-                x, h_n = module(x, h0)
-                new_state.extend((h_n[j],) for j in range(n_layers))
-        return new_state
-
-
-def _n_rows(state: list) -> int:
-    return int(state[0][0].shape[0])
-
-
-def causal_stepper(model: Any) -> TorchStepper | None:
-    """Return a :class:`TorchStepper` if the module is a proven causal stack, else ``None``.
+def causal_stepper(model: Any) -> Any:
+    """Return a :class:`~._torch_stepper.TorchStepper` for a proven causal stack, else ``None``.
 
     See :func:`stepper_and_reason`.
     """
     return stepper_and_reason(model)[0]
 
 
-def stepper_and_reason(model: Any) -> tuple[TorchStepper | None, str]:
-    """Return ``(stepper, reason)``: a :class:`TorchStepper` only where it is proven exact.
+def stepper_and_reason(model: Any) -> tuple[Any, str]:
+    """Return ``(stepper, reason)``: a stepper only where the stack is proven exact.
 
-    The module's ``forward`` is traced with ``torch.fx`` and accepted only when it reads
-    its input through unidirectional, batch-first recurrent modules with per-step modules
-    (``Linear``, ``LayerNorm`` over features, activations, ``Dropout``) between them, then
-    takes the last step (``out[:, -1]`` or ``h_n[-1]``) and computes the output from it
-    alone, as in::
-
-        def forward(self, x):
-            out, _ = self.lstm(x)          # batch_first=True
-            return self.head(out[:, -1])
-
-    Anything else touching the input or a sequence (slicing a window, clamping, in-place
-    writes, custom functions), or a forward fx cannot trace, gives ``None``: the caller
-    then runs whole sequences through the model. As an extra guard, the stepper is checked
-    against the model on two small random batches. ``reason`` says in a few words why.
+    See :func:`lstm_widgets.adapters._torch_stepper.stepper_and_reason`.
     """
-    torch = _torch()
-    if not isinstance(model, torch.nn.Module):
-        return None, "not a torch.nn.Module"
-    if _kind_of(model) is not None:
-        return None, "a bare recurrent module (its output is the whole sequence)"
-    stack, reason = _proof(model)
-    if stack is None:
-        return None, reason
-    stages: list[tuple[str, Any]] = []
-    blocks: list[tuple] = []
-    n_cells = 0
-    for kind, module in stack.stages:
-        if kind == "rnn":
-            stages.extend(("cell", cell) for cell in _cells(module))
-            n_layers = int(module.num_layers)
-            blocks.append(("rnn", _truncated_copy(module, n_layers), n_cells, n_layers))
-            n_cells += n_layers
-        else:
-            stages.append(("layer", module))
-            blocks.append(("layer", module))
-    dtype, device = _param_dtype_device(model)
-    stepper = TorchStepper(
-        stages=stages, blocks=blocks, head=stack.head, model=model, dtype=dtype, device=device
-    )
-    if stack.n_features is None or not _agrees(model, stepper, stack.n_features):
-        return None, "the step-by-step replay did not match the model on random inputs"
-    return stepper, reason
+    from ._torch_stepper import stepper_and_reason as build
 
-
-def _agrees(model: Any, stepper: TorchStepper, n_features: int) -> bool:
-    """Check the stepper against the model on two small random batches."""
-    rng = np.random.default_rng(0)
-    predict = predict_fn(model)
-    for T in (2, 5):
-        x = rng.normal(size=(3, T, n_features)).astype(np.float32)
-        ablated = x.copy()
-        ablated[:, 1] = 0.0
-        try:
-            expected = predict(x)
-            state = stepper.initial_state(3)
-            for t in range(T):
-                state = stepper.step(x[:, t], state)
-            got = stepper.readout(state)
-            # The recorded path: a clean block and a copy with step 1 zeroed.
-            pending = stepper.initial_state(3)
-            for t in range(T):
-                pending = stepper.spawn_step(x[:, t], ablated[:, t] if t == 1 else x[:0], pending)
-            both = stepper.readout(pending)
-            expected_both = np.concatenate([expected, predict(ablated)])
-        except Exception:  # any failure means "not this pattern"
-            return False
-        for a, b in ((got, expected), (both, expected_both)):
-            if a.shape != b.shape or not np.allclose(a, b, rtol=1e-4, atol=1e-5, equal_nan=True):
-                return False
-    return True
+    return build(model)

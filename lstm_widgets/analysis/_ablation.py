@@ -14,6 +14,7 @@ import numpy as np
 from ..core import require
 from ._baselines import Baseline
 from ._chunked import baseline_chunks, resolve_source_baseline, stream_has_y
+from ._cost import ModelCost, PathCosts, choose_stepwise
 from ._masked_runs import MaskedScorer, run_masked_black_box
 from ._masks import mask_plan, prepare_baseline
 from ._metrics import output_change, per_sample_loss, resolve_metric
@@ -83,7 +84,9 @@ class Ablation:
     method_reason : str
         Why that method ran, in a few words: the stepwise path only runs where the model is
         proven to be a plain causal stack; otherwise what kept it out (for example
-        ``"forward applies indexing [...] to a sequence"``).
+        ``"forward applies indexing [...] to a sequence"``). Where both paths are exact, the
+        cost model's choice comes first, then the proof (for example ``"black-box: cheaper
+        for T=2048, N=2 (estimated ...); forward proven a causal stack (LSTM -> head)"``).
     lags_from : {"end", "last_real_step"}
         ``"end"``: lag 1 is input position ``T - 1``. ``"last_real_step"`` (masked models):
         lag 1 is each sequence's last real (unmasked) step, lag ``k`` its ``k``-th most
@@ -266,8 +269,10 @@ def ablate_timesteps(
     whose ``torch.fx`` graph reads the input only through recurrent and per-step modules
     and the output only from the last step). Other models (a window sliced or values
     clipped in ``forward``, custom ``call``, ...) are evaluated as black boxes, many
-    ablated copies per call. Both ways agree to float32 rounding; the result's ``method``
-    and ``method_reason`` say which ran and why.
+    ablated copies per call. Both ways agree to float32 rounding; where both are exact, a
+    cost model of N, T, the state width and the framework picks the cheaper one (few long
+    sequences can favour whole copies). The result's ``method`` and ``method_reason`` say
+    which ran and why.
 
     Parameters
     ----------
@@ -476,13 +481,8 @@ def ablate_timesteps(
         reason = "batch_size=1"
     if plan is not None:
         reason = "the model masks its input: each sequence is ablated at its own positions"
-    if batch_size is not None:
-        rows = batch_size
-    elif stepwise:
-        width = _n_values(runner.stepper.initial_state(1))
-        rows = int(np.clip(STEPWISE_VALUES // max(1, width), *STEPWISE_ROWS))
-    else:
-        rows = min(BLACK_BOX_ROWS, max(1, BLACK_BOX_VALUES // (T * F)))
+    shape = (source.n_hint, T, F)
+    stepwise, reason, rows = _path_and_rows(runner, shape, jobs, batch_size, stepwise, reason)
     if plan is not None:
         scorer = MaskedScorer(loss, source.y, select, source.n_rows, jobs, T, metric_name)
     else:
@@ -810,6 +810,15 @@ class _Runner:
         _check_finite(out, "the model returned", "for the un-ablated input (first sample)")
         return tuple(out.shape[1:])
 
+    def path_costs(self) -> PathCosts | None:
+        """Return the framework's facts for the cost model, if its adapter gives them."""
+        facts = getattr(self.adapter, "path_costs", None)
+        return None if facts is None else PathCosts(**facts(self.model))
+
+    def model_cost(self) -> ModelCost:
+        """Multiply-adds and width of one row-step through the model's recurrent layers."""
+        return ModelCost.from_layers(self.adapter.find_recurrent_layers(self.model))
+
     def snapshot(self) -> Any:
         return None if self.adapter is None else self.adapter.snapshot_states(self.model)
 
@@ -960,6 +969,34 @@ def _group(n: int, n_jobs: int, rows: int, extra: int) -> int:
     """Ablations per call for a chunk of ``n`` rows (``extra`` clean blocks ride along)."""
     group = min(n_jobs, max(1, rows // n - extra))
     return math.ceil(n_jobs / math.ceil(n_jobs / group))
+
+
+def _path_and_rows(
+    runner: Any, shape: tuple, jobs: list, batch_size: int | None, stepwise: bool, reason: str
+) -> tuple[bool, str, int]:
+    """Return ``(stepwise, reason, rows)``: the cheaper exact path (cost model) and its rows.
+
+    Only where the step-by-step path is allowed (proven exact), ``N`` is known and the
+    caller left ``batch_size`` alone is there a choice.
+    """
+    N, T, F = shape
+    box_rows = batch_size or min(BLACK_BOX_ROWS, max(1, BLACK_BOX_VALUES // (T * F)))
+    if not stepwise:
+        return False, reason, box_rows
+    width = _n_values(runner.stepper.initial_state(1))
+    step_rows = batch_size or int(np.clip(STEPWISE_VALUES // max(1, width), *STEPWISE_ROWS))
+    costs = runner.path_costs()
+    # A stream of unknown length, or rows fixed by the caller, keeps the proven path: the
+    # choice then does not depend on how the same rows arrive.
+    if costs is None or N is None or batch_size is not None:
+        return True, reason, step_rows
+    plans = {
+        "stepwise": _plan(N, len(jobs), step_rows, extra=1),
+        "black-box": _plan(N, len(jobs), box_rows, extra=int(box_rows >= 2)),
+    }
+    starts = [t for t, _ in jobs]
+    chosen, why = choose_stepwise(N, T, starts, plans, runner.model_cost(), costs)
+    return chosen, f"{why}; {reason}", step_rows if chosen else box_rows
 
 
 def _ablated(x: np.ndarray, job: tuple[int, int | None], values: np.ndarray) -> None:

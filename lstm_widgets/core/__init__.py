@@ -7,7 +7,7 @@ from ._activations import ACTIVATIONS, SATURATING, get_activation
 from ._layer import RecurrentLayer
 from ._names import GATE_LONG_NAMES, GATES, KINDS, MATRICES, gate_aliases, resolve_gate
 from ._optional import require
-from ._recurrence import Trace, check_mask, check_sequences, run_recurrence
+from ._recurrence import Trace, check_float_dtype, check_mask, check_sequences, run_recurrence
 from ._weights import Gate, GateWeights
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "GateWeights",
     "RecurrentLayer",
     "Trace",
+    "check_float_dtype",
     "check_mask",
     "check_sequences",
     "gate_aliases",

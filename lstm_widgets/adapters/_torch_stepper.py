@@ -1,0 +1,475 @@
+"""Step-by-step view of a proven causal PyTorch stack (prefix reuse in time-step ablation).
+
+The ablation engine advances clean rows step by step and spawns ablated copies of them
+(:meth:`TorchStepper.spawn_step`). Nothing is computed while it does: the stepper records
+the inputs and computes everything when the state is read, through PyTorch's whole-sequence
+kernels (oneDNN on CPU), with three rules that keep the cost low and steady:
+
+- **Cache-sized calls.** A call's workspace (rows x steps x gate values) stays near
+  :data:`CALL_VALUES`: the clean rows and each group of copies run in tiles of rows and
+  time segments (the state carried from one segment to the next, so the result is the same
+  recurrence). A kernel whose workspace spills out of the core's cache costs 2-3x more per
+  row-step; a call costs about as much as 250 row-steps, so tiles are not made smaller.
+- **Copies merged into groups.** Copies spawned at nearby steps run in one batch from the
+  group's first step, when a copy alone has too few rows to fill a call (few samples, long
+  sequences): a copy then re-reads a few clean steps, which costs less than more calls.
+- **Threads scoped to the work.** Each step of a small kernel is an OpenMP parallel region
+  whose barrier waits for every thread; on a busy core that wait dominates (an ablation
+  taking 0.5 s on one thread took 3-37 s on two). Our calls run with at most one thread
+  per ``THREAD_MACS`` multiply-adds per step and restore the user's
+  ``torch.get_num_threads()`` afterwards (``scoped_threads`` in the torch adapter).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .torch import (
+    _as_tensor,
+    _first_tensor,
+    _InferenceMode,
+    _kind_of,
+    _layer_input_dim,
+    _numpy,
+    _param_dtype_device,
+    _proof,
+    _torch,
+    _truncated_copy,
+    predict_fn,
+    scoped_threads,
+)
+
+CALL_VALUES = 2**21
+"""Target workspace values (rows x steps x values per row-step) of one whole-sequence call."""
+
+MIN_CALL_ROWS = 256
+"""Fewest rows a call gets when copies can be merged (below that, calls cost more than work)."""
+
+
+@dataclass
+class _Cell:
+    """One layer of a unidirectional recurrent module as a fused PyTorch cell.
+
+    ``module`` is an ``nn.LSTMCell``, ``nn.GRUCell`` or ``nn.RNNCell`` holding a copy of
+    the layer's weights (the same maths and parameter layout, one step per call).
+    """
+
+    kind: str
+    module: Any
+    units: int
+
+    def step(self, x: Any, state: tuple) -> tuple:
+        if self.kind == "LSTM":
+            return tuple(self.module(x, state))
+        return (self.module(x, state[0]),)
+
+
+def _cells(module: Any) -> list[_Cell]:
+    """Copy each layer of a unidirectional recurrent module into a fused cell."""
+    torch = _torch()
+    nn = torch.nn
+    kind = _kind_of(module)
+    dtype, device = _param_dtype_device(module)
+    cells = []
+    for k in range(int(module.num_layers)):
+        in_dim = _layer_input_dim(module, k)
+        options = {"bias": module.bias, "dtype": dtype, "device": device}
+        if kind == "SimpleRNN":
+            cell = nn.RNNCell(
+                in_dim, module.hidden_size, nonlinearity=module.nonlinearity, **options
+            )
+        else:
+            cell = {"LSTM": nn.LSTMCell, "GRU": nn.GRUCell}[kind](
+                in_dim, module.hidden_size, **options
+            )
+        with torch.no_grad():
+            for name, p in cell.named_parameters():
+                p.copy_(getattr(module, f"{name}_l{k}"))
+        cell.eval().requires_grad_(False)
+        cells.append(_Cell(kind=kind, module=cell, units=int(module.hidden_size)))
+    return cells
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """Rows not computed yet: ``n`` clean rows and the ablated copies spawned on the way.
+
+    ``start`` is the concrete state of the clean rows when recording began; ``xs`` the clean
+    inputs read since (each (n, F)); ``spawns`` holds, in spawn order, ``(i, x_new)``: copies
+    starting from the clean state before input ``i`` and reading ``x_new`` (k * n, F) there,
+    then the clean inputs after it. Rows are laid out as the ablation engine expects:
+    the clean block first, then each copy's block in spawn order.
+    """
+
+    start: list
+    xs: tuple
+    spawns: tuple
+    n: int
+
+
+@dataclass(frozen=True)
+class _Group:
+    """Copies run in one batch from step ``a``.
+
+    ``copies[j] = (i, x_i)``: spawned at ``i >= a``, reading ``x_i`` (n, F) there. Row ``r``
+    of the batch is sample ``r % n`` of copy ``r // n``.
+    """
+
+    a: int
+    copies: list
+
+
+def _groups(spawns: tuple, n: int, min_rows: int) -> list[_Group]:
+    """Split the copies (in spawn order) into groups of at least ``min_rows`` rows.
+
+    Copies spawned at the same step always share a group (that costs nothing).
+    """
+    groups: list[_Group] = []
+    for i, x_new in spawns:
+        blocks = [(i, x_new[b * n : (b + 1) * n]) for b in range(len(x_new) // n)]
+        last = groups[-1] if groups else None
+        if last is not None and (last.a == i or len(last.copies) * n < min_rows):
+            last.copies.extend(blocks)
+        else:
+            groups.append(_Group(a=i, copies=blocks))
+    return groups
+
+
+def _cat_states(parts: list[list]) -> list:
+    """Stack states (lists of tuples of tensors) along the batch axis."""
+    if len(parts) == 1:
+        return parts[0]
+    torch = _torch()
+    return [
+        tuple(torch.cat([p[j][m] for p in parts], dim=0) for m in range(len(parts[0][j])))
+        for j in range(len(parts[0]))
+    ]
+
+
+def _take(state: list, index: Any) -> list:
+    return [tuple(s[index] for s in layer) for layer in state]
+
+
+@dataclass
+class TorchStepper:
+    """A causal recurrent stack run one step at a time on batches of opaque states.
+
+    ``stages`` are ``("cell", _Cell)`` or ``("layer", module)`` applied per step;
+    ``blocks`` are the same stack for whole sequences: ``("rnn", module, first, n_layers)``
+    with ``module`` a batch-first copy of a recurrent module whose layers own state entries
+    ``first .. first + n_layers - 1``, or ``("layer", module)``. ``head`` maps the last
+    recurrent layer's final hidden state to the output (the rest of the traced forward).
+    ``width`` is the workspace values and ``macs`` the multiply-adds of one row-step of
+    the whole stack. A concrete state is a list (one entry per cell) of tuples of tensors
+    ``(h,)`` or ``(h, c)``.
+
+    :meth:`spawn_step` records instead of computing: each ablated copy then runs from its
+    step on through PyTorch's whole-sequence kernels, started from the clean state there,
+    which costs about half the cell steps of re-running whole sequences (see the module
+    docstring for how calls are sized).
+    """
+
+    stages: list[tuple[str, Any]]
+    blocks: list[tuple]
+    head: Callable[[Any], Any]
+    model: Any
+    dtype: Any
+    device: Any
+    width: int = 1
+    macs: int = 1
+
+    def initial_state(self, n: int, dtype: str | None = None) -> list:
+        """Zero states for ``n`` rows."""
+        torch = _torch()
+        state = []
+        for kind, obj in self.stages:
+            if kind == "cell":
+                zeros = torch.zeros((n, obj.units), dtype=self.dtype, device=self.device)
+                state.append((zeros, zeros.clone()) if obj.kind == "LSTM" else (zeros,))
+        return state
+
+    def step(self, x_t: Any, state: list | _Pending) -> list:
+        """Advance every row of ``state`` by one input step ``x_t`` of shape (rows, F)."""
+        state = self._concrete(state)
+        with _InferenceMode(self.model), scoped_threads(len(x_t) * self.macs):
+            return self._step(_as_tensor(x_t, self.dtype, self.device), state)
+
+    def _step(self, x: Any, state: list) -> list:
+        new_state = []
+        k = 0
+        for kind, obj in self.stages:
+            if kind == "cell":
+                s = obj.step(x, state[k])
+                new_state.append(s)
+                x = s[0]
+                k += 1
+            else:
+                x = obj(x)
+        return new_state
+
+    def spawn_step(self, x_t: np.ndarray, x_new: np.ndarray, state: list | _Pending) -> Any:
+        """Advance the rows of ``state`` by ``x_t`` and start copies of its first block.
+
+        ``state`` holds blocks of ``n = len(x_t)`` rows, the first being the clean rows;
+        every block reads ``x_t``. ``x_new`` (k * n, F) adds k blocks that start from the
+        first block's state and read ``x_new`` at this step. Nothing is computed until
+        :meth:`readout`, :meth:`rows` or :meth:`concat` needs it.
+        """
+        n = len(x_t)
+        if len(x_new) % max(n, 1):
+            raise ValueError(
+                f"Expected x_new with a multiple of {n} rows (whole blocks), received {len(x_new)}."
+            )
+        if isinstance(state, _Pending):
+            pending = state
+        elif _n_rows(state) == n:
+            pending = _Pending(start=state, xs=(), spawns=(), n=n)
+        else:  # copies already running in a concrete state: advance them all now
+            return self._spawn_now(x_t, x_new, state)
+        spawns = pending.spawns
+        if len(x_new):
+            spawns = (*spawns, (len(pending.xs), x_new))
+        return _Pending(pending.start, (*pending.xs, x_t), spawns, n)
+
+    def _spawn_now(self, x_t: np.ndarray, x_new: np.ndarray, state: list) -> list:
+        n = len(x_t)
+        k = len(x_new) // n
+        if k:
+            first = self.rows(state, 0, n)
+            state = self.concat(state, [tuple(s.repeat(k, 1) for s in lay) for lay in first])
+        blocks = _n_rows(state) // n
+        inputs = np.concatenate([np.tile(x_t, (blocks - k, 1)), x_new])
+        return self.step(inputs, state)
+
+    def rows(self, state: list | _Pending, start: int, stop: int) -> list:
+        """Rows ``start:stop`` of every state tensor."""
+        if isinstance(state, _Pending) and (start, stop) == (0, state.n):
+            return self._concrete(_Pending(state.start, state.xs, (), state.n))
+        return _take(self._concrete(state), slice(start, stop))
+
+    def concat(self, a: list | _Pending, b: list | _Pending) -> list:
+        """Stack two states along the batch axis."""
+        a, b = self._concrete(a), self._concrete(b)
+        with scoped_threads(_n_rows(a) * self.width):
+            return _cat_states([a, b])
+
+    def readout(self, state: list | _Pending) -> np.ndarray:
+        """Apply the modules after the last recurrent layer to its final hidden state."""
+        x = self._concrete(state)[-1][0]
+        # The head is usually small: a thread per THREAD_MACS of its input values at most.
+        with _InferenceMode(self.model), scoped_threads(x.numel()):
+            x = _first_tensor(self.head(x.clone()), self.model)  # the head may write in place
+        return _numpy(x)
+
+    # ---- computing recorded rows -----------------------------------------------------------
+    def _concrete(self, state: list | _Pending) -> list:
+        """Compute every row of a recorded state (clean block first, then copies)."""
+        if not isinstance(state, _Pending):
+            return state
+        if not state.xs:
+            return state.start
+        n = state.n
+        groups = _groups(state.spawns, n, self._call_rows())
+        rows = max([n] + [len(g.copies) * n for g in groups])
+        threads = scoped_threads(self._tile(rows, len(state.xs))[0] * self.macs)
+        with _InferenceMode(self.model), threads:
+            xs = _as_tensor(np.stack(state.xs, axis=1), self.dtype, self.device)  # (n, L, F)
+            before: dict[int, list] = {}
+            clean = self._clean(state.start, xs, sorted({g.a for g in groups}), before)
+            parts = [clean] + [self._copies(xs, g, before[g.a]) for g in groups]
+            return _cat_states(parts)
+
+    def _clean(self, start: list, xs: Any, points: list[int], before: dict) -> list:
+        """Run the clean rows over ``xs``; store their state before each step in ``points``."""
+        state, t = start, 0
+        for p in [*points, xs.shape[1]]:
+            if p > t:
+                segment = xs[:, t:p]
+                state = self._sweep(
+                    len(xs),
+                    p - t,
+                    lambda r0, r1, s0, s1, seg=segment: seg[r0:r1, s0:s1],
+                    lambda r0, r1, s=state: _take(s, slice(r0, r1)),
+                )
+            before[p] = state
+            t = p
+        return state
+
+    def _copies(self, xs: Any, group: _Group, start: list) -> list:
+        """Run a group's copies from step ``group.a`` on; return their final states."""
+        torch = _torch()
+        n, a = len(xs), group.a
+
+        def samples(r0: int, r1: int) -> Any:
+            if r0 // n == (r1 - 1) // n:  # within one copy: a slice, no gather
+                return slice(r0 % n, r0 % n + r1 - r0)
+            return torch.arange(r0, r1, device=xs.device) % n
+
+        def inputs(r0: int, r1: int, s0: int, s1: int) -> Any:
+            seq = xs[samples(r0, r1), a + s0 : a + s1].clone()
+            for j in range(r0 // n, (r1 - 1) // n + 1):
+                i, x_i = group.copies[j]
+                if a + s0 <= i < a + s1:
+                    lo, hi = max(r0, j * n), min(r1, (j + 1) * n)
+                    x_i = _as_tensor(x_i[lo - j * n : hi - j * n], self.dtype, self.device)
+                    seq[lo - r0 : hi - r0, i - a - s0] = x_i
+            return seq
+
+        def init(r0: int, r1: int) -> list:
+            return _take(start, samples(r0, r1))
+
+        return self._sweep(len(group.copies) * n, xs.shape[1] - a, inputs, init)
+
+    def _call_rows(self) -> int:
+        """Rows a call should get (copies are merged up to that)."""
+        return max(MIN_CALL_ROWS, CALL_VALUES // max(1, self.width) // 8)
+
+    def _tile(self, rows: int, length: int) -> tuple[int, int]:
+        """Rows and steps of one call: about :data:`CALL_VALUES` workspace values."""
+        per_call = max(MIN_CALL_ROWS, CALL_VALUES // max(1, self.width))
+        if rows * length <= per_call:
+            return rows, length
+        tile_rows = min(rows, self._call_rows())
+        tile_rows = -(-rows // -(-rows // tile_rows))  # balanced: equal tiles
+        return tile_rows, max(1, per_call // tile_rows)
+
+    def _sweep(self, rows: int, length: int, inputs: Callable, init: Callable) -> list:
+        """Run ``rows`` rows for ``length`` steps in cache-sized calls; return final states.
+
+        ``inputs(r0, r1, s0, s1)`` gives rows ``r0:r1`` of steps ``s0:s1`` (rows, steps, F);
+        ``init(r0, r1)`` their starting state.
+        """
+        tile_rows, tile_steps = self._tile(rows, length)
+        finals = []
+        for r0 in range(0, rows, tile_rows):
+            r1 = min(rows, r0 + tile_rows)
+            state = init(r0, r1)
+            for s0 in range(0, length, tile_steps):
+                s1 = min(length, s0 + tile_steps)
+                state = self._run(inputs(r0, r1, s0, s1), state)
+            finals.append(state)
+        return _cat_states(finals)
+
+    def _run(self, seq: Any, state: list) -> list:
+        """Return the state after reading ``seq`` (rows, L, F) from ``state`` in one go."""
+        torch = _torch()
+        x = seq
+        new_state: list = []
+        for block in self.blocks:
+            if block[0] == "layer":
+                x = block[1](x)
+                continue
+            _, module, first, n_layers = block
+            layers = state[first : first + n_layers]
+            h0 = torch.stack([layer[0] for layer in layers])
+            if len(layers[0]) == 2:  # LSTM
+                c0 = torch.stack([layer[1] for layer in layers])
+                x, (h_n, c_n) = module(x, (h0, c0))
+                new_state.extend((h_n[j], c_n[j]) for j in range(n_layers))
+            else:
+                x, h_n = module(x, h0)
+                new_state.extend((h_n[j],) for j in range(n_layers))
+        return new_state
+
+
+def _n_rows(state: list) -> int:
+    return int(state[0][0].shape[0])
+
+
+def stepper_and_reason(model: Any) -> tuple[TorchStepper | None, str]:
+    """Return ``(stepper, reason)``: a :class:`TorchStepper` only where it is proven exact.
+
+    The module's ``forward`` is traced with ``torch.fx`` and accepted only when it reads
+    its input through unidirectional, batch-first recurrent modules with per-step modules
+    (``Linear``, ``LayerNorm`` over features, activations, ``Dropout``) between them, then
+    takes the last step (``out[:, -1]`` or ``h_n[-1]``) and computes the output from it
+    alone, as in::
+
+        def forward(self, x):
+            out, _ = self.lstm(x)          # batch_first=True
+            return self.head(out[:, -1])
+
+    Anything else touching the input or a sequence (slicing a window, clamping, in-place
+    writes, custom functions), or a forward fx cannot trace, gives ``None``: the caller
+    then runs whole sequences through the model. As an extra guard, the stepper is checked
+    against the model on two small random batches. ``reason`` says in a few words why.
+    """
+    torch = _torch()
+    if not isinstance(model, torch.nn.Module):
+        return None, "not a torch.nn.Module"
+    if _kind_of(model) is not None:
+        return None, "a bare recurrent module (its output is the whole sequence)"
+    stack, reason = _proof(model)
+    if stack is None:
+        return None, reason
+    stages: list[tuple[str, Any]] = []
+    blocks: list[tuple] = []
+    n_cells = 0
+    for kind, module in stack.stages:
+        if kind == "rnn":
+            stages.extend(("cell", cell) for cell in _cells(module))
+            n_layers = int(module.num_layers)
+            blocks.append(("rnn", _truncated_copy(module, n_layers), n_cells, n_layers))
+            n_cells += n_layers
+        else:
+            stages.append(("layer", module))
+            blocks.append(("layer", module))
+    dtype, device = _param_dtype_device(model)
+    width, macs = _row_step_cost(m for kind, m in stack.stages if kind == "rnn")
+    stepper = TorchStepper(
+        stages=stages,
+        blocks=blocks,
+        head=stack.head,
+        model=model,
+        dtype=dtype,
+        device=device,
+        width=width,
+        macs=macs,
+    )
+    if stack.n_features is None or not _agrees(model, stepper, stack.n_features):
+        return None, "the step-by-step replay did not match the model on random inputs"
+    return stepper, reason
+
+
+def _row_step_cost(modules: Any) -> tuple[int, int]:
+    """Workspace values and multiply-adds of one row-step through recurrent ``modules``."""
+    width = macs = 0
+    for module in modules:
+        for k in range(int(module.num_layers)):
+            gates = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}[_kind_of(module)] * module.hidden_size
+            in_dim = _layer_input_dim(module, k)
+            width += gates + module.hidden_size + in_dim
+            macs += gates * (in_dim + module.hidden_size)
+    return max(1, width), max(1, macs)
+
+
+def _agrees(model: Any, stepper: TorchStepper, n_features: int) -> bool:
+    """Check the stepper against the model on two small random batches."""
+    rng = np.random.default_rng(0)
+    predict = predict_fn(model)
+    for T in (2, 5):
+        x = rng.normal(size=(3, T, n_features)).astype(np.float32)
+        ablated = x.copy()
+        ablated[:, 1] = 0.0
+        try:
+            expected = predict(x)
+            state = stepper.initial_state(3)
+            for t in range(T):
+                state = stepper.step(x[:, t], state)
+            got = stepper.readout(state)
+            # The recorded path: a clean block and a copy with step 1 zeroed.
+            pending = stepper.initial_state(3)
+            for t in range(T):
+                pending = stepper.spawn_step(x[:, t], ablated[:, t] if t == 1 else x[:0], pending)
+            both = stepper.readout(pending)
+            expected_both = np.concatenate([expected, predict(ablated)])
+        except Exception:  # any failure means "not this pattern"
+            return False
+        for a, b in ((got, expected), (both, expected_both)):
+            if a.shape != b.shape or not np.allclose(a, b, rtol=1e-4, atol=1e-5, equal_nan=True):
+                return False
+    return True
