@@ -33,8 +33,6 @@ import platform
 import statistics
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +40,7 @@ from typing import Any
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
+from _measure import peak_rss_during, timed
 
 SPEED = {"N": 1024, "T": 48, "F": 8, "units": 64}
 MEMORY = {"N": 20000, "T": 96, "F": 8, "units": 64}
@@ -117,26 +116,20 @@ def project(model, X: np.ndarray) -> np.ndarray:
     return lw.ablate_timesteps(model, X, progress=False).importance
 
 
-def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
-    start = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - start, out
-
-
 def speed(framework: Framework, repeats: int, N: int, T: int, F: int, units: int) -> dict:
     """Time (a), (b) and (c) interleaved ``repeats`` times; return medians and ratios."""
     X = np.random.default_rng(1).normal(size=(N, T, F)).astype("float32")
     model = framework.build(T, F, units)
     floor = framework.floor(model, X)
-    cold, _ = _timed(lambda: project(model, X))  # first call: includes tracing
+    cold, _ = timed(lambda: project(model, X))  # first call: includes tracing
     times: dict[str, list[float]] = {"a": [], "b": [], "c": []}
     results = {}
     for _ in range(repeats):
-        times["a"].append((t := _timed(lambda: framework.user_loop(model, X)))[0])
+        times["a"].append((t := timed(lambda: framework.user_loop(model, X)))[0])
         results["a"] = t[1]
-        times["b"].append((t := _timed(lambda: project(model, X)))[0])
+        times["b"].append((t := timed(lambda: project(model, X)))[0])
         results["b"] = t[1]
-        times["c"].append(_timed(floor)[0])
+        times["c"].append(timed(floor)[0])
     med = {k: statistics.median(v) for k, v in times.items()}
     return {
         "framework": framework.name,
@@ -153,11 +146,6 @@ def speed(framework: Framework, repeats: int, N: int, T: int, F: int, units: int
 # Memory (in a fresh process, so that nothing measured before counts)
 
 
-def _rss_bytes() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
 def memory_child(name: str, N: int, T: int, F: int, units: int) -> dict:
     """Run in the subprocess: peak RSS above the settled baseline during ablate_timesteps."""
     import lstm_widgets as lw
@@ -166,27 +154,15 @@ def memory_child(name: str, N: int, T: int, F: int, units: int) -> dict:
     X = np.random.default_rng(2).normal(size=(N, T, F)).astype("float32")
     model = framework.build(T, F, units)
     lw.ablate_timesteps(model, X[:64], progress=False)  # compile outside the measurement
-    baseline = _rss_bytes()
-    peak = [baseline]
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            peak[0] = max(peak[0], _rss_bytes())
-            time.sleep(0.002)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    seconds, result = _timed(lambda: lw.ablate_timesteps(model, X, progress=False))
-    done.set()
-    sampler.join()
-    peak[0] = max(peak[0], _rss_bytes())
+    seconds, result, baseline, peak_extra = peak_rss_during(
+        lambda: lw.ablate_timesteps(model, X, progress=False)
+    )
     return {
         "framework": name,
         "shape": [N, T, F],
         "X_bytes": int(X.nbytes),
         "baseline_rss_bytes": baseline,
-        "peak_extra_bytes": peak[0] - baseline,
+        "peak_extra_bytes": peak_extra,
         "seconds": seconds,
         "method": result.method,
         "batch_size": result.batch_size,

@@ -32,12 +32,11 @@ import platform
 import statistics
 import subprocess
 import sys
-import threading
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
+from _measure import peak_rss_during, timed
 
 T, F, UNITS, BATCH = 48, 8, 8, 256
 GOAL_RSS_MB = 400.0
@@ -71,12 +70,6 @@ def windows(data: np.ndarray):
     )
 
 
-def _timed(fn):
-    start = time.perf_counter()
-    value = fn()
-    return time.perf_counter() - start, value
-
-
 # ---------------------------------------------------------------------------------------------
 # (a) against (b): the same rows in memory and streamed
 
@@ -92,9 +85,9 @@ def throughput(n_sub: int, repeats: int) -> dict:
     times = {"a": [], "b": [], "d": []}
     results = {}
     for _ in range(repeats):
-        times["d"].append(_timed(lambda: sum(len(x) for x, _ in windows(data)))[0])
-        times["a"].append(_timed(lambda: lw.ablate_timesteps(model, X, progress=False))[0])
-        seconds, results["b"] = _timed(
+        times["d"].append(timed(lambda: sum(len(x) for x, _ in windows(data)))[0])
+        times["a"].append(timed(lambda: lw.ablate_timesteps(model, X, progress=False))[0])
+        seconds, results["b"] = timed(
             lambda: lw.ablate_timesteps(model, windows(data), progress=False)
         )
         times["b"].append(seconds)
@@ -113,11 +106,6 @@ def throughput(n_sub: int, repeats: int) -> dict:
 # (c) all N streamed, in a fresh process so that nothing measured before counts
 
 
-def _rss_bytes() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
 def full_child(n: int) -> dict:
     import lstm_widgets as lw
 
@@ -125,25 +113,14 @@ def full_child(n: int) -> dict:
     data = series(n)
     dataset = windows(data)
     lw.ablate_timesteps(model, windows(data[: 512 + T - 1]), progress=False)  # warm up
-    baseline = _rss_bytes()
-    peak = [baseline]
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            peak[0] = max(peak[0], _rss_bytes())
-            time.sleep(0.002)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    seconds, result = _timed(lambda: lw.ablate_timesteps(model, dataset, progress=False))
-    done.set()
-    sampler.join()
+    seconds, result, _, peak_extra = peak_rss_during(
+        lambda: lw.ablate_timesteps(model, dataset, progress=False)
+    )
     return {
         "rows": result.n_samples,
         "seconds": seconds,
         "rows_per_s": result.n_samples / seconds,
-        "peak_extra_mb": (max(peak[0], _rss_bytes()) - baseline) / 1e6,
+        "peak_extra_mb": peak_extra / 1e6,
         "series_mb": data.nbytes / 1e6,
         "as_array_gb": n * T * F * 4 / 1e9,
         "method": result.method,

@@ -28,12 +28,11 @@ import platform
 import statistics
 import subprocess
 import sys
-import threading
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
+from _measure import peak_rss_during, timed
 
 SPEED = {"N": 177, "T": 120, "F": 8}
 MEMORY = {"N": 50000, "T": 64, "F": 8}
@@ -59,12 +58,6 @@ def build(T: int, F: int):
     return model
 
 
-def _timed(fn) -> tuple[float, object]:
-    start = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - start, out
-
-
 def speed(repeats: int) -> dict:
     import keras
 
@@ -85,7 +78,7 @@ def speed(repeats: int) -> dict:
     out = {}
     for _ in range(repeats):
         for key, fn in rows.items():
-            seconds, out[key] = _timed(fn)
+            seconds, out[key] = timed(fn)
             times[key].append(seconds)
     med = {k: statistics.median(v) for k, v in times.items()}
     return {
@@ -97,11 +90,6 @@ def speed(repeats: int) -> dict:
     }
 
 
-def _rss() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
 def memory_child() -> dict:
     import lstm_widgets as lw
 
@@ -109,23 +97,9 @@ def memory_child() -> dict:
     X = np.random.default_rng(2).normal(size=(N, T, F)).astype("float32")
     model = build(T, F)
     lw.gate_activations(model, X[:64], "traced")  # compile outside the measurement
-    baseline = _rss()
-    peak = [baseline]
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            peak[0] = max(peak[0], _rss())
-            time.sleep(0.002)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    seconds, trace = _timed(lambda: lw.gate_activations(model, X, "traced"))
-    done.set()
-    sampler.join()
-    peak[0] = max(peak[0], _rss())
+    seconds, trace, _, peak_extra = peak_rss_during(lambda: lw.gate_activations(model, X, "traced"))
     result = trace.h.nbytes + trace.c.nbytes + sum(g.nbytes for g in trace.gates.values())
-    return {"peak_extra": peak[0] - baseline, "result": result, "seconds": seconds}
+    return {"peak_extra": peak_extra, "result": result, "seconds": seconds}
 
 
 def main(argv: list[str] | None = None) -> None:
