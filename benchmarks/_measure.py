@@ -45,3 +45,11 @@ def peak_rss_during(fn: Callable[[], Any]) -> tuple[float, Any, int, int]:
         done.set()
         sampler.join()
     return seconds, out, baseline, max(peak[0], rss_bytes()) - baseline
+
+
+def rss_mb() -> float:
+    """Resident memory of this process in MB (Linux /proc; NaN elsewhere)."""
+    try:
+        return rss_bytes() / 2**20
+    except OSError:
+        return float("nan")

@@ -41,6 +41,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import numpy as np
+from _measure import rss_mb
 
 FIGSIZE = (7.5, 4.0)  # the WeightExplorer default; 100 dpi
 GOAL = 4.0
@@ -83,18 +84,6 @@ def _gate_matrix_steps(gates: tuple[str, ...], n: int) -> list[tuple[str, str]]:
             matrix = "U" if matrix == "W" else "W"
             steps.append(("matrix", matrix))
     return steps
-
-
-def _rss_mb() -> float:
-    """Resident memory of this process in MB (Linux /proc; NaN elsewhere)."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return float("nan")
 
 
 def _stats(label: str, values: list[float]) -> str:
@@ -246,7 +235,7 @@ def case_weights_memory(n: int = 1000, units: int = 256, features: int = 32) -> 
             lap = state["laps"]
             gc.collect()
             traced[k] = tracemalloc.get_traced_memory()[0]
-            rss[k] = _rss_mb()
+            rss[k] = rss_mb()
         if k < n:
             click()
     elapsed = time.perf_counter() - t0

@@ -38,8 +38,10 @@ from typing import Any
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MPLBACKEND", "Agg")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/_measure.py
 
 import numpy as np
+from _measure import rss_mb
 
 T, F, N = 12, 3, 32
 NAMES = ("temp", "rain", "wind")
@@ -48,18 +50,6 @@ INVALID_EVERY = 25  # one invalid value among this many changes
 
 # ---------------------------------------------------------------------------------------------
 # Helpers
-
-
-def rss_mb() -> float:
-    """Resident memory of this process in MB (Linux /proc; NaN elsewhere)."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return float("nan")
 
 
 def build_model(seed: int = 0):
