@@ -147,6 +147,15 @@ def _errors(nb) -> list[str]:
     ]
 
 
+def _stderr(nb) -> list[str]:
+    return [
+        out.get("text", "")
+        for cell in nb.cells
+        for out in cell.get("outputs", [])
+        if out.get("output_type") == "stream" and out.get("name") == "stderr"
+    ]
+
+
 @pytest.fixture
 def notebook_copy(tmp_path, monkeypatch):
     """A temp copy of notebooks/, and a kernel environment like a user's."""
@@ -159,7 +168,10 @@ def notebook_copy(tmp_path, monkeypatch):
     # conftest sets MPLBACKEND=Agg for this process; a notebook kernel should get
     # ipykernel's inline backend, as it does for a user.
     monkeypatch.delenv("MPLBACKEND", raising=False)
-    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
+    # ... and none of the quieting the test session sets for itself: the notebook must be
+    # quiet on its own.
+    for name in ("TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS"):
+        monkeypatch.delenv(name, raising=False)
     # The kernel imports the package under test (this checkout), not another installed copy.
     path = os.environ.get("PYTHONPATH")
     monkeypatch.setenv("PYTHONPATH", str(ROOT) + (os.pathsep + path if path else ""))
@@ -182,6 +194,7 @@ def test_committed_without_outputs(name):
 def test_notebook_executes(name, notebook_copy):
     nb = _execute(notebook_copy / name, notebook_copy, CLAIMS.get(name))
     assert _errors(nb) == []
+    assert _stderr(nb) == [], f"{name} writes to stderr"
 
     models = _widget_models(nb)
     names = {m.get("model_name") for m in models.values()}
