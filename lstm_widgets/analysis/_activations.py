@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
 from ..adapters import adapter_for, as_model, resolve_layer
-from ..core import RecurrentLayer, Trace, check_float_dtype, run_recurrence
+from ..core import (
+    RecurrentLayer,
+    Trace,
+    TraceGates,
+    check_float_dtype,
+    check_gate_names,
+    run_recurrence,
+)
 from ._serial import one_call_per_model
 from ._source import BatchSource, Chunk, check_max_samples, first_rows, model_source
 from ._tokens import check_tokens
@@ -125,6 +132,7 @@ def gate_activations(
     forward: Callable | None = None,
     max_samples: int | None = None,
     dtype: str = "float32",
+    gates: str | Iterable[str] | None = None,
 ) -> Trace:
     """Run a model's recurrent stack up to ``layer`` on ``X`` and trace that layer's gates.
 
@@ -162,6 +170,14 @@ def gate_activations(
         Precision of the recomputation and of the arrays returned. float32 matches the
         framework to 1e-5 with half the memory; float64 gives a reference. Samples are
         processed in chunks, so the memory used beyond the result stays bounded.
+    gates : None, str or sequence of str, default=None
+        Which gate arrays to store while the layer runs: keys or names of the layer's
+        gates, such as ``("f",)`` or ``("forget", "input")``, or ``()`` for none. Every
+        gate stays available in ``Trace.gates``: one not stored is computed on first
+        access (then kept) from the layer's inputs and ``h``, with the same operations,
+        so its values are the same. ``None`` (default): store none, and keep the layer's
+        inputs instead; but when the inputs are as wide as all gates together
+        (``input_dim >= n_gates * units``), store every gate and no inputs.
 
     Returns
     -------
@@ -172,6 +188,16 @@ def gate_activations(
         graph), ``Trace.mask`` holds that (N, T) mask, found automatically: at padded steps
         ``h`` and ``c`` carry over as in Keras and the gates are NaN.
 
+    Notes
+    -----
+    Memory held by the result, per sample and step, with ``b`` bytes per value (4 for
+    float32, 8 for float64): ``b * (units * (1 + is_lstm) + input_dim + units * k)``
+    plus 1 byte for a mask, where ``k`` counts the gates stored or already read; with the
+    default, ``b * units * (1 + is_lstm) + b * min(input_dim, n_gates * units)`` until a
+    gate is read. LSTM(32) on 8 features in float32: 288 bytes per sample per step before
+    any gate is read, +128 per gate read. Beyond the result, the run itself uses at most
+    about ``TRACE_VALUES * (2 * n_gates + 4) * b`` bytes (one chunk of samples).
+
     Examples
     --------
     >>> trace = gate_activations(model, X, layer=0)  # doctest: +SKIP
@@ -181,41 +207,45 @@ def gate_activations(
     model = as_model(model)
     adapter = adapter_for(model)
     entry = resolve_layer(model, layer)
+    keep = None if gates is None else check_gate_names(entry.kind, gates)
     source = model_source(
         model, adapter, X, layer=entry, sequence_input=sequence_input, forward=forward
     )
     source = first_rows(source, check_max_samples(max_samples))
     gw = adapter.read_gate_weights(entry)
+    if keep is None:  # keep whichever is smaller: the layer's inputs or every gate
+        keep = gw.gates if gw.input_dim >= len(gw.gates) * gw.units else ()
     N, T = source.seq.shape[:2]
     rows = max(1, TRACE_VALUES // max(1, T * entry.units))
-    if N <= rows:
-        inputs, mask = read_layer_inputs(adapter, model, entry, source, forward)
-        return run_recurrence(gw, inputs, mask, dtype=dtype)
     arrays: dict[Any, Any] = {}
-    start = 0
+    bounds: list[tuple[int, int]] = []
     for chunk in source.chunks(rows):
         inputs, mask = read_layer_inputs(adapter, model, entry, source, forward, chunk)
-        part = run_recurrence(gw, inputs, mask, dtype=dtype)
-        _write(arrays, part, start, N)  # into the result's arrays: no chunk is kept
-        start += len(part.h)
+        part = run_recurrence(gw, inputs, mask, dtype=dtype, gates=keep)
+        if len(part.h) == N:
+            return part  # a single chunk: nothing to copy
+        start = bounds[-1][1] if bounds else 0
+        bounds.append((start, start + len(part.h)))
+        _write(arrays, part, keep, start, N)  # into the result's arrays: no chunk is kept
     first = arrays.pop("_first")  # (only its kind and direction are read)
-    gates = {key[1]: value for key, value in arrays.items() if isinstance(key, tuple)}
+    stored = {key[1]: value for key, value in arrays.items() if isinstance(key, tuple)}
+    h, mask = arrays["_h"], arrays.get("_mask")
     return Trace(
-        h=arrays["_h"],
+        h=h,
         c=arrays.get("_c"),
-        gates=gates,
+        gates=TraceGates(gw, stored, h, arrays.get("_inputs"), mask, bounds),
         kind=first.kind,
         go_backwards=first.go_backwards,
-        mask=arrays.get("_mask"),
+        mask=mask,
     )
 
 
-def _write(arrays: dict, part: Trace, start: int, N: int) -> None:
+def _write(arrays: dict, part: Trace, keep: tuple, start: int, N: int) -> None:
     """Copy a chunk's arrays into rows ``start:`` of the result (allocated on first use)."""
     # Gate keys go in tuples: an LSTM's candidate gate "c" is not its cell state.
-    values = {"_h": part.h, "_c": part.c, **{("gate", k): v for k, v in part.gates.items()}}
-    if part.mask is not None:
-        values["_mask"] = part.mask
+    values = {"_h": part.h, "_c": part.c, **{("gate", k): part.gates[k] for k in keep}}
+    values["_inputs"] = part.gates.inputs  # None when every gate is stored
+    values["_mask"] = part.mask
     if not arrays:
         arrays["_first"] = part
         for key, value in values.items():

@@ -8,6 +8,7 @@ from ._layer import RecurrentLayer
 from ._names import GATE_LONG_NAMES, GATES, KINDS, MATRICES, gate_aliases, resolve_gate
 from ._optional import require
 from ._recurrence import Trace, check_float_dtype, check_mask, check_sequences, run_recurrence
+from ._trace_gates import TraceGates, check_gate_names
 from ._weights import Gate, GateWeights
 
 __all__ = [
@@ -21,7 +22,9 @@ __all__ = [
     "GateWeights",
     "RecurrentLayer",
     "Trace",
+    "TraceGates",
     "check_float_dtype",
+    "check_gate_names",
     "check_mask",
     "check_sequences",
     "gate_aliases",

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._activations import get_activation
+from ._steps import prepare
+from ._trace_gates import TraceGates, check_gate_names
 from ._weights import GateWeights
 
 
@@ -23,8 +24,10 @@ class Trace:
         Hidden state after reading input ``t``.
     c : ndarray of shape (N, T, units) or None
         LSTM cell state after reading input ``t``; ``None`` for GRU and SimpleRNN.
-    gates : dict of str to ndarray of shape (N, T, units)
-        Each gate's activation (after its nonlinearity) at step ``t``.
+    gates : mapping of str to ndarray of shape (N, T, units)
+        Each gate's activation (after its nonlinearity) at step ``t``. A
+        :class:`TraceGates` (or a plain dict): gates not stored when the trace was made are
+        computed exactly on first access (see :func:`run_recurrence`).
     kind : str
         Layer kind.
     go_backwards : bool
@@ -45,11 +48,13 @@ class Trace:
     def __post_init__(self) -> None:
         if self.h.ndim != 3:
             raise ValueError(f"Expected h of shape (N, T, units), received {self.h.shape}.")
-        for key, value in self.gates.items():
-            if value.shape != self.h.shape:
-                raise ValueError(
-                    f"Gate {key!r} has shape {value.shape}, expected {self.h.shape} like h."
-                )
+        if isinstance(self.gates, TraceGates):  # checked without computing any gate
+            shapes = {key: self.gates.shape for key in self.gates}
+        else:
+            shapes = {key: value.shape for key, value in self.gates.items()}
+        for key, shape in shapes.items():
+            if shape != self.h.shape:
+                raise ValueError(f"Gate {key!r} has shape {shape}, expected {self.h.shape} like h.")
         if self.mask is not None and self.mask.shape != self.h.shape[:2]:
             raise ValueError(
                 f"Expected mask of shape {self.h.shape[:2]} (N, T), received {self.mask.shape}."
@@ -110,7 +115,9 @@ def check_float_dtype(dtype) -> np.dtype:
     return value
 
 
-def run_recurrence(gate_weights: GateWeights, X, mask=None, *, dtype=np.float32) -> Trace:
+def run_recurrence(
+    gate_weights: GateWeights, X, mask=None, *, dtype=np.float32, gates=None
+) -> Trace:
     """Run one recurrent layer over ``X`` from a zero state, in numpy, keeping every gate.
 
     Parameters
@@ -126,6 +133,11 @@ def run_recurrence(gate_weights: GateWeights, X, mask=None, *, dtype=np.float32)
         The precision of the computation and of every array of the result: float32 is
         what frameworks compute in (within 1e-5 of them, half the memory); float64 for a
         reference.
+    gates : None, str or sequence of str, default=None
+        Which gate arrays to store while the recurrence runs (keys or aliases such as
+        ``"forget"``); ``None`` stores every gate. The others are computed exactly on
+        first access from the inputs, which the trace then keeps (see
+        :class:`TraceGates`).
 
     Returns
     -------
@@ -148,19 +160,11 @@ def run_recurrence(gate_weights: GateWeights, X, mask=None, *, dtype=np.float32)
         )
     gw = gate_weights
     dtype = check_float_dtype(dtype)
+    keep = check_gate_names(gw.kind, gates)
     X = check_sequences(X, gw.input_dim).astype(dtype)
     mask = check_mask(mask, X.shape[:2])
-    step = {"LSTM": _lstm_step, "GRU": _gru_step, "SimpleRNN": _simple_step}[gw.kind]
-    act = get_activation(gw.activation)
-    rec_act = get_activation(gw.recurrent_activation) if gw.kind != "SimpleRNN" else None
-
-    W, U = gw.W.astype(dtype), gw.U.astype(dtype)
-    b = gw.b.astype(dtype)
-    b_in, b_rec = (b, np.zeros_like(b)) if b.ndim == 1 else (b[0], b[1])
-    if not (gw.kind == "GRU" and gw.reset_after):
-        # Only a reset-after GRU keeps its recurrent bias apart; elsewhere the two add up.
-        b_in, b_rec = b_in + b_rec, np.zeros_like(b_rec)
-    x_proj = X @ W + b_in  # (N, T, n_gates * H): the input side of every step at once
+    p = prepare(gw, dtype)
+    x_proj = p.project(X)  # (N, T, n_gates * H): the input side of every step at once
 
     N, T, _ = X.shape
     H = gw.units
@@ -168,50 +172,21 @@ def run_recurrence(gate_weights: GateWeights, X, mask=None, *, dtype=np.float32)
     c = np.zeros((N, H), dtype)
     hs = np.empty((N, T, H), dtype)
     cs = np.empty((N, T, H), dtype) if gw.kind == "LSTM" else None
-    gates = {key: np.empty((N, T, H), dtype) for key in gw.gates}
+    stored = {key: np.empty((N, T, H), dtype) for key in keep}
     order = range(T - 1, -1, -1) if gw.go_backwards else range(T)
     for t in order:
-        h_new, c_new, acts = step(x_proj[:, t], h, c, U, b_rec, H, act, rec_act, gw)
+        h_new, c_new, acts = p.step(x_proj[:, t], h, c)
         if mask is None:
             h, c = h_new, c_new
         else:  # a masked step keeps the state and computes no gate
             real = mask[:, t, None]
             h, c = np.where(real, h_new, h), np.where(real, c_new, c)
-            acts = {key: np.where(real, value, np.nan) for key, value in acts.items()}
+            acts = {key: np.where(real, acts[key], np.nan) for key in keep}
         hs[:, t] = h
         if cs is not None:
             cs[:, t] = c
-        for key, value in acts.items():
-            gates[key][:, t] = value
+        for key in keep:
+            stored[key][:, t] = acts[key]
+    inputs = None if len(keep) == len(gw.gates) else X
+    gates = TraceGates(gw, stored, hs, inputs=inputs, mask=mask)
     return Trace(h=hs, c=cs, gates=gates, kind=gw.kind, go_backwards=gw.go_backwards, mask=mask)
-
-
-def _lstm_step(xp, h, c, U, b_rec, H, act, rec_act, gw):
-    z = xp + h @ U
-    i = rec_act(z[:, :H])
-    f = rec_act(z[:, H : 2 * H])
-    g = act(z[:, 2 * H : 3 * H])
-    o = rec_act(z[:, 3 * H :])
-    c = f * c + i * g
-    h = o * act(c)
-    return h, c, {"i": i, "f": f, "c": g, "o": o}
-
-
-def _gru_step(xp, h, c, U, b_rec, H, act, rec_act, gw):
-    if gw.reset_after:
-        inner = h @ U + b_rec
-        z = rec_act(xp[:, :H] + inner[:, :H])
-        r = rec_act(xp[:, H : 2 * H] + inner[:, H : 2 * H])
-        hh = act(xp[:, 2 * H :] + r * inner[:, 2 * H :])
-    else:
-        inner = h @ U[:, : 2 * H]
-        z = rec_act(xp[:, :H] + inner[:, :H])
-        r = rec_act(xp[:, H : 2 * H] + inner[:, H:])
-        hh = act(xp[:, 2 * H :] + (r * h) @ U[:, 2 * H :])
-    h = z * h + (1.0 - z) * hh
-    return h, c, {"z": z, "r": r, "h": hh}
-
-
-def _simple_step(xp, h, c, U, b_rec, H, act, rec_act, gw):
-    h = act(xp + h @ U)
-    return h, c, {"h": h}
