@@ -14,7 +14,7 @@ then ``LSTM(16)`` and ``Dense(1)``; medians of ``--repeats``, rows interleaved):
 - (e) ``gates=all``: every gate stored while the layer runs (the eager path).
 - (c) ``dtype="float64"``: the float64 reference.
 
-Goal (issue 12): (b) within 2x of (a); the ratios to (k) are printed too.
+Goal (issue 12): (b) within 2x of the faster of (a) and (k).
 
 Memory (N=50000, T=64, F=8, same model; each in a fresh subprocess): peak RSS above the
 settled baseline (sampled every 2 ms) while ``gate_activations(model, X, "traced")`` runs,
@@ -71,7 +71,7 @@ def speed(repeats: int) -> dict:
     N, T, F = SPEED["N"], SPEED["T"], SPEED["F"]
     X = np.random.default_rng(1).normal(size=(N, T, F)).astype("float32")
     model = build(T, F)
-    sub = keras.Model(model.inputs, model.get_layer("traced").output)
+    sub = keras.Model(model.inputs[0], model.get_layer("traced").output)
     every = ("i", "f", "c", "o")
     rows = {
         "a": lambda: keras.ops.convert_to_numpy(sub(X, training=False)),
@@ -95,9 +95,7 @@ def speed(repeats: int) -> dict:
         "median_s": med,
         "all_s": times,
         "max_abs_h_diff": float(np.max(np.abs(out["b"].h - out["a"]))),
-        "lazy_equals_eager": all(
-            np.array_equal(lazy.gates[k], eager.gates[k], equal_nan=True) for k in every
-        ),
+        "lazy_vs_eager": max(float(np.max(np.abs(lazy.gates[k] - eager.gates[k]))) for k in every),
         "dtype": str(out["b"].h.dtype),
     }
 
@@ -117,7 +115,7 @@ def memory_child(what: str) -> dict:
     X = np.random.default_rng(2).normal(size=(N, T, F)).astype("float32")
     model = build(T, F)
     if what == "keract":
-        sub = keras.Model(model.inputs, model.get_layer("traced").output)
+        sub = keras.Model(model.inputs[0], model.get_layer("traced").output)
         sub.predict(X[:64], verbose=0)  # compile outside the measurement
         seconds, _, _, peak = peak_rss_during(lambda: sub.predict(X, verbose=0))
         return {"peak_extra": peak, "seconds": seconds}
@@ -176,11 +174,11 @@ def main(argv: list[str] | None = None) -> None:
         f"  max |h (b) - h (a)| = {r['max_abs_h_diff']:.2e}; gates read lazily (b+) "
         f"== stored eagerly (e) bit for bit: {r['lazy_equals_eager']}"
     )
-    ratio = m["b"] / m["a"]
+    ratio = m["b"] / min(m["a"], m["k"])
     print(
-        f"goal: gate_activations within {GOAL_RATIO}x of the framework forward: measured "
-        f"{ratio:.2f}x ({m['b'] / m['k']:.2f}x the keract-like predict) "
-        f"{_verdict(ratio <= GOAL_RATIO)}"
+        f"goal: gate_activations within {GOAL_RATIO}x of the framework forward returning h "
+        f"(the faster of (a) and (k)): measured {ratio:.2f}x ({m['b'] / m['a']:.2f}x (a), "
+        f"{m['b'] / m['k']:.2f}x (k)) {_verdict(ratio <= GOAL_RATIO)}"
     )
     if args.skip_memory:
         return

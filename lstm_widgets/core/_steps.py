@@ -35,6 +35,27 @@ class Prepared:
         """Return every gate at one step from its input projection and the previous ``h``."""
         return _GATES[self.gw.kind](self, xp, h)
 
+    def gate_at_every_step(self, key: str, x: np.ndarray, h_prev: np.ndarray) -> np.ndarray:
+        """Return gate ``key`` at every step at once, from the inputs and the previous ``h``.
+
+        ``x`` is (n, T, input_dim) and ``h_prev`` (n, T, units), the state each step read.
+        The same sums as :meth:`gates`, restricted to the gate's columns.
+        """
+        gw, H = self.gw, self.gw.units
+        cols = slice(gw.gates.index(key) * H, (gw.gates.index(key) + 1) * H)
+        xp = x @ self.W[:, cols] + self.b_in[cols]
+        act = self.act if (gw.kind, key) in _CELL_ACTIVATED else self.rec_act
+        if gw.kind != "GRU":
+            return act(xp + h_prev @ self.U[:, cols])
+        if gw.reset_after:
+            inner = h_prev @ self.U[:, cols] + self.b_rec[cols]
+            if key != "h":
+                return act(xp + inner)
+            return act(xp + self.gate_at_every_step("r", x, h_prev) * inner)
+        if key != "h":
+            return act(xp + h_prev @ self.U[:, cols])
+        return act(xp + (self.gate_at_every_step("r", x, h_prev) * h_prev) @ self.U[:, cols])
+
     def step(
         self, xp: np.ndarray, h: np.ndarray, c: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
@@ -94,5 +115,7 @@ def _gru_gates(p: Prepared, xp: np.ndarray, h: np.ndarray) -> dict[str, np.ndarr
 def _simple_gates(p: Prepared, xp: np.ndarray, h: np.ndarray) -> dict[str, np.ndarray]:
     return {"h": p.act(xp + h @ p.U)}
 
+
+_CELL_ACTIVATED = {("LSTM", "c"), ("GRU", "h"), ("SimpleRNN", "h")}
 
 _GATES = {"LSTM": _lstm_gates, "GRU": _gru_gates, "SimpleRNN": _simple_gates}
