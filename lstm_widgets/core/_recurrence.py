@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,8 +27,9 @@ class Trace:
         LSTM cell state after reading input ``t``; ``None`` for GRU and SimpleRNN.
     gates : mapping of str to ndarray of shape (N, T, units)
         Each gate's activation (after its nonlinearity) at step ``t``. A
-        :class:`TraceGates` (or a plain dict): gates not stored when the trace was made are
-        computed exactly on first access (see :func:`run_recurrence`).
+        :class:`TraceGates` (or a plain dict): a gate not stored when the trace was made
+        is computed from the layer's inputs and ``h`` on first access, then kept; its
+        values equal the stored ones (to 1e-6 in float32, usually bit for bit).
     kind : str
         Layer kind.
     go_backwards : bool
@@ -40,7 +42,7 @@ class Trace:
 
     h: np.ndarray
     c: np.ndarray | None
-    gates: dict[str, np.ndarray]
+    gates: Mapping[str, np.ndarray]
     kind: str
     go_backwards: bool = False
     mask: np.ndarray | None = None
