@@ -131,8 +131,14 @@ class BatchSource:
                 part = None if extra is None else extra[start:stop]
                 yield Chunk(self.seq[start:stop], others, y, start, part)
             return
-        chunks = rechunk(self._batches(), rows, ride, self.seq_key)
-        yield from prefetched(chunks) if prefetch else chunks
+        if not prefetch:
+            yield from rechunk(self._batches(), rows, ride, self.seq_key)
+            return
+        if not self.one_shot:
+            # A re-iterable stream is read afresh from the reading thread, so the threads
+            # or workers it starts run at that thread's lower priority (see prefetched).
+            self.first = None
+        yield from prefetched(rechunk(self._batches(), rows, ride, self.seq_key))
 
     def head(self, k: int | None) -> BatchSource:
         """Return an in-memory source of the first ``k`` rows (``None``: all rows)."""
