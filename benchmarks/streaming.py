@@ -11,6 +11,8 @@ small ``LSTM(8)`` + ``Dense(1)`` with random weights, so the run takes minutes.
   windows (windowing timed, as a user would run it).
   Repeats interleave (a) and (b); medians of rows per second are printed, and the check
   that (a) and (b) give the same importance (1e-6 relative).
+- (b0) as (b) with the reading thread at the model's priority and ``tf.data``'s autotuning
+  free to take every core (how streams were read before), for comparison.
 - (d) ``reading alone``: iterating the same dataset without any model (the windowing's own
   cost, shared by the cores with the model in (b)).
 - (c) ``streamed, all N``: the whole dataset once, in a fresh subprocess: peak resident
@@ -28,6 +30,7 @@ Run: python benchmarks/streaming.py [--n 1000000] [--subset 20000] [--repeats 3]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -73,6 +76,21 @@ def windows(data: np.ndarray):
     )
 
 
+@contextlib.contextmanager
+def reader_held(held: bool):
+    """Within: the reading thread at the model's priority and tf.data's autotuning unbounded
+    (``held=False``, as before both were added), for the (b0) comparison."""
+    from lstm_widgets.analysis import _streams
+
+    saved = _streams.READER_NICE, _streams.CORES_LEFT_TO_MODEL
+    if not held:
+        _streams.READER_NICE, _streams.CORES_LEFT_TO_MODEL = 0, 0
+    try:
+        yield
+    finally:
+        _streams.READER_NICE, _streams.CORES_LEFT_TO_MODEL = saved
+
+
 # ---------------------------------------------------------------------------------------------
 # (a) against (b): the same rows in memory and streamed
 
@@ -85,7 +103,7 @@ def throughput(n_sub: int, repeats: int) -> dict:
     X = np.concatenate([x for x, _ in windows(data).as_numpy_iterator()])
     lw.ablate_timesteps(model, X[:512], progress=False)  # compile outside the measurement
     lw.ablate_timesteps(model, windows(data[: 512 + T - 1]), progress=False)
-    times = {"a": [], "b": [], "d": []}
+    times = {"a": [], "b": [], "b0": [], "d": []}
     results = {}
     for _ in range(repeats):
         times["d"].append(timed(lambda: sum(len(x) for x, _ in windows(data)))[0])
@@ -94,6 +112,10 @@ def throughput(n_sub: int, repeats: int) -> dict:
             lambda: lw.ablate_timesteps(model, windows(data), progress=False)
         )
         times["b"].append(seconds)
+        with reader_held(False):
+            times["b0"].append(
+                timed(lambda: lw.ablate_timesteps(model, windows(data), progress=False))[0]
+            )
     results["a"] = lw.ablate_timesteps(model, X, progress=False)
     a, b = results["a"].importance, results["b"].importance
     return {
@@ -156,6 +178,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\nsame {r['rows']} windows ({r['method']}), medians of {args.repeats}:")
     print(f"  (a) in memory : {rate['a']:9.0f} rows/s")
     print(f"  (b) streamed  : {rate['b']:9.0f} rows/s")
+    print(
+        f"  (b0) streamed, reader not held back: {rate['b0']:9.0f} rows/s "
+        f"((a)/(b0) = {rate['a'] / rate['b0']:.2f}x; same priority, tf.data autotuning unbounded)"
+    )
     print(f"  max relative |importance (a) - (b)| = {r['max_rel_diff']:.1e}")
     print(
         f"  (d) reading the dataset alone: {rate['d']:9.0f} rows/s (the windowing's own cost, "

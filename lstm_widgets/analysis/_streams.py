@@ -53,13 +53,17 @@ def iterate(stream: Any) -> Iterator:
     return iter(stream)
 
 
+CORES_LEFT_TO_MODEL = 1
+"""Cores ``tf.data``'s autotuning leaves to the model when it reads (0: no budget set)."""
+
+
 def reading_budget() -> int:
-    """Cores ``tf.data``'s autotuning may give to reading: all but one, left to the model."""
+    """Cores ``tf.data``'s autotuning may give to reading: all but :data:`CORES_LEFT_TO_MODEL`."""
     try:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         cores = os.cpu_count() or 1
-    return max(1, cores - 1)
+    return max(1, cores - CORES_LEFT_TO_MODEL)
 
 
 def _budgeted(dataset: Any) -> Any:
@@ -70,7 +74,7 @@ def _budgeted(dataset: Any) -> Any:
     """
     try:
         options = dataset.options()
-        if options.autotune.cpu_budget is not None:
+        if CORES_LEFT_TO_MODEL <= 0 or options.autotune.cpu_budget is not None:
             return dataset
         options = type(options)()
         options.autotune.cpu_budget = reading_budget()
@@ -162,8 +166,8 @@ def rechunk(batches: Iterator, rows: int, ride: Callable | None, seq_key: Any) -
 PREFETCH_CHUNKS = 2
 """Chunks of a stream read ahead while the model works (see :meth:`BatchSource.chunks`)."""
 
-READER_NICE = 10
-"""How much lower the reading thread runs than the model (Linux ``nice`` increment).
+READER_NICE = 5
+"""How much lower the reading thread runs than the model (Linux ``nice`` increment; 0: same).
 
 The model's work is the critical path; reading ahead only has to keep up. Threads a reader
 starts (``tf.data``'s pools, ``DataLoader`` workers) inherit the lower priority, so on a
