@@ -119,7 +119,8 @@ class BatchSource:
         the source (a stream's batch, or the whole of an array); it rides along in
         :attr:`Chunk.ride`. With ``prefetch``, a stream's next chunks are read in a
         background thread while the caller works on this one (at most
-        :data:`PREFETCH_CHUNKS` ahead, so memory stays bounded).
+        :data:`PREFETCH_CHUNKS` ahead, so memory stays bounded); a re-iterable stream is
+        then read afresh by that thread, at its lower priority (see ``prefetched``).
         """
         if self.in_memory:
             extra = None if ride is None else ride(0, self.seq)
