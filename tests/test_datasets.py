@@ -1,5 +1,9 @@
 """Datasets, streamed: tf.data, DataLoader and plain iterables of batches, against arrays."""
 
+import os
+import sys
+import threading
+
 import keras
 import numpy as np
 import pytest
@@ -9,6 +13,7 @@ from _helpers import randomize_weights
 from torch.utils.data import DataLoader, TensorDataset
 
 import lstm_widgets as lw
+from lstm_widgets.analysis._streams import READER_NICE, _budgeted, reading_budget
 from lstm_widgets.widgets import AblationExplorer, GateActivationExplorer
 
 layers = keras.layers
@@ -241,3 +246,56 @@ def test_max_samples_keeps_the_targets_of_the_rows_kept():
     w.metric = "mae"
     expected = lw.ablate_timesteps(model, X[:15], y[:15], metric="mae", progress=False)
     np.testing.assert_allclose(w.run().importance, expected.importance, rtol=1e-5)
+
+
+class _UnevenBatches:
+    """A re-iterable source of uneven batches ending in a partial one; records its readers."""
+
+    SIZES = (7, 1, 30, 2, 9)  # 49 rows, then the 4 left over
+
+    def __init__(self, X, y):
+        self.X, self.y, self.readers = X, y, []
+
+    def __iter__(self):
+        self.readers.append((threading.get_native_id(), _nice()))
+        start = 0
+        for size in (*self.SIZES, len(self.X)):
+            stop = min(len(self.X), start + size)
+            if stop > start:
+                yield self.X[start:stop], self.y[start:stop]
+            start = stop
+
+
+def _nice():
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+@pytest.mark.parametrize("make_model", [_chain, _bidirectional])
+@pytest.mark.parametrize("batch_size", [None, 40, 3])
+def test_uneven_batches_read_afresh_in_the_reading_thread_equal_the_array(make_model, batch_size):
+    model = make_model(2)
+    X, y = _data(2)
+    source = _UnevenBatches(X, y)
+    main_nice = _nice()
+    options = {"batch_size": batch_size, "metric": "mse", "progress": False}
+    streamed = lw.ablate_timesteps(model, source, **options)
+    _close(lw.ablate_timesteps(model, X, y, **options), streamed)
+    assert streamed.n_samples == N
+    # Read once on the caller's thread (shapes and targets), then afresh by the reader,
+    # whose priority is lowered (Linux) without touching the caller's.
+    (caller, nice0), (reader, nice1) = source.readers
+    assert caller == threading.get_native_id() and reader != caller
+    assert nice0 == main_nice == _nice()
+    if sys.platform.startswith("linux"):
+        assert nice1 == min(19, main_nice + READER_NICE)
+
+
+def test_tf_data_reading_is_held_to_all_cores_but_one_unless_the_user_chose():
+    X, _ = _data()
+    dataset = _tf_data(X)
+    assert _budgeted(dataset).options().autotune.cpu_budget == reading_budget()
+    assert reading_budget() == max(1, len(os.sched_getaffinity(0)) - 1)
+    chosen = tf.data.Options()
+    chosen.autotune.cpu_budget = 5
+    assert _budgeted(dataset.with_options(chosen)).options().autotune.cpu_budget == 5
+    assert dataset.options().autotune.cpu_budget is None  # the user's dataset is not changed

@@ -119,7 +119,8 @@ class BatchSource:
         the source (a stream's batch, or the whole of an array); it rides along in
         :attr:`Chunk.ride`. With ``prefetch``, a stream's next chunks are read in a
         background thread while the caller works on this one (at most
-        :data:`PREFETCH_CHUNKS` ahead, so memory stays bounded).
+        :data:`PREFETCH_CHUNKS` ahead, so memory stays bounded); a re-iterable stream is
+        then read afresh by that thread, at its lower priority (see ``prefetched``).
         """
         if self.in_memory:
             extra = None if ride is None else ride(0, self.seq)
@@ -131,8 +132,14 @@ class BatchSource:
                 part = None if extra is None else extra[start:stop]
                 yield Chunk(self.seq[start:stop], others, y, start, part)
             return
-        chunks = rechunk(self._batches(), rows, ride, self.seq_key)
-        yield from prefetched(chunks) if prefetch else chunks
+        if not prefetch:
+            yield from rechunk(self._batches(), rows, ride, self.seq_key)
+            return
+        if not self.one_shot:
+            # A re-iterable stream is read afresh from the reading thread, so the threads
+            # or workers it starts run at that thread's lower priority (see prefetched).
+            self.first = None
+        yield from prefetched(rechunk(self._batches(), rows, ride, self.seq_key))
 
     def head(self, k: int | None) -> BatchSource:
         """Return an in-memory source of the first ``k`` rows (``None``: all rows)."""

@@ -6,7 +6,9 @@ Sources are recognised by duck typing (``as_numpy_iterator``, ``cardinality``, `
 
 from __future__ import annotations
 
+import os
 import queue
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -47,8 +49,38 @@ def one_shot(stream: Any) -> bool:
 
 def iterate(stream: Any) -> Iterator:
     if hasattr(stream, "as_numpy_iterator"):
-        return iter(stream.as_numpy_iterator())
+        return iter(_budgeted(stream).as_numpy_iterator())
     return iter(stream)
+
+
+CORES_LEFT_TO_MODEL = 1
+"""Cores ``tf.data``'s autotuning leaves to the model when it reads (0: no budget set)."""
+
+
+def reading_budget() -> int:
+    """Cores ``tf.data``'s autotuning may give to reading: all but :data:`CORES_LEFT_TO_MODEL`."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, cores - CORES_LEFT_TO_MODEL)
+
+
+def _budgeted(dataset: Any) -> Any:
+    """``dataset`` with autotuning held to :func:`reading_budget` cores (unless set already).
+
+    Left alone, ``tf.data`` ramps its parallel maps up to every core over a long pass, and
+    the model's steps then wait for a core; reading needs only to keep ahead of them.
+    """
+    try:
+        options = dataset.options()
+        if CORES_LEFT_TO_MODEL <= 0 or options.autotune.cpu_budget is not None:
+            return dataset
+        options = type(options)()
+        options.autotune.cpu_budget = reading_budget()
+        return dataset.with_options(options)
+    except (AttributeError, TypeError, ValueError):
+        return dataset
 
 
 def split_batch(batch: Any, n_inputs: int | None) -> tuple[Any, Any]:
@@ -134,6 +166,14 @@ def rechunk(batches: Iterator, rows: int, ride: Callable | None, seq_key: Any) -
 PREFETCH_CHUNKS = 2
 """Chunks of a stream read ahead while the model works (see :meth:`BatchSource.chunks`)."""
 
+READER_NICE = 5
+"""How much lower the reading thread runs than the model (Linux ``nice`` increment; 0: same).
+
+The model's work is the critical path; reading ahead only has to keep up. Threads a reader
+starts (``tf.data``'s pools, ``DataLoader`` workers) inherit the lower priority, so on a
+busy machine they take the cycles the model leaves idle instead of delaying its steps.
+"""
+
 _DONE = object()
 
 
@@ -143,6 +183,7 @@ def prefetched(chunks: Iterator[Chunk]) -> Iterator[Chunk]:
     stop = threading.Event()
 
     def produce() -> None:
+        lower_priority()
         try:
             for chunk in chunks:
                 while not stop.is_set():
@@ -175,6 +216,23 @@ def prefetched(chunks: Iterator[Chunk]) -> Iterator[Chunk]:
             except queue.Empty:
                 pass
         worker.join()
+
+
+def lower_priority() -> None:
+    """Lower the calling thread's priority by :data:`READER_NICE` (Linux only, never fails).
+
+    On Linux ``setpriority`` with a thread id changes that thread alone (and the threads and
+    processes it starts afterwards); elsewhere the call would reach the whole process, so
+    it is skipped.
+    """
+    if not sys.platform.startswith("linux") or READER_NICE <= 0:
+        return
+    try:
+        tid = threading.get_native_id()
+        now = os.getpriority(os.PRIO_PROCESS, tid)
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, now + READER_NICE))
+    except (AttributeError, OSError):
+        pass
 
 
 def _take(held: list, rows: int, seq_key: Any, start: int) -> tuple[Chunk, list]:
