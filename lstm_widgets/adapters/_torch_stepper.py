@@ -23,6 +23,7 @@ kernels (oneDNN on CPU), with three rules that keep the cost low and steady:
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,6 +155,81 @@ def _take(state: list, index: Any) -> list:
     return [tuple(s[index] for s in layer) for layer in state]
 
 
+def _segments(ends: Any) -> tuple[tuple[int, int], ...]:
+    """Consecutive ``(s0, s1)`` steps from 0 up to each of the sorted ``ends``."""
+    bounds = [0, *ends]
+    return tuple(zip(bounds[:-1], bounds[1:], strict=True))
+
+
+@dataclass(frozen=True)
+class _TileJob:
+    """Rows ``r0:r1`` run through time ``segments`` in turn, one call each.
+
+    ``inputs(r0, r1, s0, s1)`` gives the rows' steps ``s0:s1`` (rows, steps, F) and
+    ``init(r0, r1)`` their starting state. Calling the job returns the final state and the
+    state after each segment ending at a step in ``marks``.
+    """
+
+    stepper: Any
+    r0: int
+    r1: int
+    segments: tuple
+    inputs: Callable
+    init: Callable
+    marks: frozenset = frozenset()
+
+    def __call__(self) -> tuple[list, dict[int, list]]:
+        state = self.init(self.r0, self.r1)
+        marked = {}
+        for s0, s1 in self.segments:
+            state = self.stepper._run(self.inputs(self.r0, self.r1, s0, s1), state)
+            if s1 in self.marks:
+                marked[s1] = state
+        return state, marked
+
+
+class TileRunner:
+    """Runs independent tiles: in the calling thread, or side by side in ``workers`` threads.
+
+    With one worker, the calls get at most one torch thread per ``THREAD_MACS`` of work
+    per step (:func:`scoped_threads`, ``tile_macs`` being one tile's). With more, each
+    tile runs whole on one Python thread and one torch thread (PyTorch releases the GIL in
+    its kernels): the threads meet once per tile instead of at an OpenMP barrier on every
+    step of every call, so a core busy with other work delays one tile, not every step.
+    The user's ``torch.get_num_threads()`` is restored on exit.
+    """
+
+    def __init__(self, workers: int, tile_macs: float) -> None:
+        self.workers = max(1, workers)
+        self._threads = scoped_threads(tile_macs if self.workers == 1 else 0)
+        self._pool: ThreadPoolExecutor | None = None
+
+    def __enter__(self) -> TileRunner:
+        self._threads.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+        finally:
+            self._threads.__exit__(*exc)
+
+    def run(self, jobs: list[_TileJob]) -> list[tuple[list, dict[int, list]]]:
+        """Return every job's result, in order."""
+        if self.workers == 1 or len(jobs) < 2:
+            return [job() for job in jobs]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="lstm_widgets")
+        torch = _torch()
+
+        def run_one(job: _TileJob) -> tuple[list, dict[int, list]]:
+            with torch.no_grad():  # thread-local: the caller's no_grad does not reach here
+                return job()
+
+        return list(self._pool.map(run_one, jobs))
+
+
 @dataclass
 class TorchStepper:
     """A causal recurrent stack run one step at a time on batches of opaque states.
@@ -275,32 +351,54 @@ class TorchStepper:
         n = state.n
         groups = _groups(state.spawns, n, self._call_rows())
         rows = max([n] + [len(g.copies) * n for g in groups])
-        threads = scoped_threads(self._tile(rows, len(state.xs))[0] * self.macs)
-        with _InferenceMode(self.model), threads:
+        workers = self._workers()
+        tile_macs = self._tile(rows, len(state.xs))[0] * self.macs
+        with _InferenceMode(self.model), TileRunner(workers, tile_macs) as runner:
             xs = _as_tensor(np.stack(state.xs, axis=1), self.dtype, self.device)  # (n, L, F)
-            before: dict[int, list] = {}
-            clean = self._clean(state.start, xs, sorted({g.a for g in groups}), before)
-            parts = [clean] + [self._copies(xs, g, before[g.a]) for g in groups]
+            points = sorted({g.a for g in groups})
+            clean, before = self._clean(state.start, xs, points, runner)
+            tiles = [self._copies(xs, g, before[g.a]) for g in groups]
+            finals = runner.run([job for jobs in tiles for job in jobs])
+            parts, k = [clean], 0
+            for jobs in tiles:
+                parts.append(_cat_states([final for final, _ in finals[k : k + len(jobs)]]))
+                k += len(jobs)
             return _cat_states(parts)
 
-    def _clean(self, start: list, xs: Any, points: list[int], before: dict) -> list:
-        """Run the clean rows over ``xs``; store their state before each step in ``points``."""
-        state, t = start, 0
-        for p in [*points, xs.shape[1]]:
-            if p > t:
-                segment = xs[:, t:p]
-                state = self._sweep(
-                    len(xs),
-                    p - t,
-                    lambda r0, r1, s0, s1, seg=segment: seg[r0:r1, s0:s1],
-                    lambda r0, r1, s=state: _take(s, slice(r0, r1)),
-                )
-            before[p] = state
-            t = p
-        return state
+    def _workers(self) -> int:
+        """Python threads that run tiles side by side: the user's torch threads, on CPU."""
+        if getattr(self.device, "type", "cpu") != "cpu":
+            return 1
+        return max(1, _torch().get_num_threads())
 
-    def _copies(self, xs: Any, group: _Group, start: list) -> list:
-        """Run a group's copies from step ``group.a`` on; return their final states."""
+    def _clean(
+        self, start: list, xs: Any, points: list[int], runner: TileRunner
+    ) -> tuple[list, dict[int, list]]:
+        """Run the clean rows over ``xs``; return their final state and the state before
+        each step in ``points``."""
+        n, length = xs.shape[0], xs.shape[1]
+        tile_rows, tile_steps = self._tile(n, length)
+        tile_rows = min(tile_rows, -(-n // runner.workers))  # a tile for every worker
+        cuts = sorted({*points, *range(0, length, tile_steps), length} - {0})
+        jobs = [
+            _TileJob(
+                self,
+                r0,
+                min(n, r0 + tile_rows),
+                _segments(cuts),
+                lambda r0, r1, s0, s1: xs[r0:r1, s0:s1],
+                lambda r0, r1: _take(start, slice(r0, r1)),
+                marks=frozenset(points),
+            )
+            for r0 in range(0, n, tile_rows)
+        ]
+        done = runner.run(jobs)
+        before = {p: _cat_states([marks[p] for _, marks in done]) for p in points if p > 0}
+        before[0] = start
+        return _cat_states([final for final, _ in done]), before
+
+    def _copies(self, xs: Any, group: _Group, start: list) -> list[_TileJob]:
+        """The tiles that run a group's copies from step ``group.a`` on."""
         torch = _torch()
         n, a = len(xs), group.a
 
@@ -322,7 +420,13 @@ class TorchStepper:
         def init(r0: int, r1: int) -> list:
             return _take(start, samples(r0, r1))
 
-        return self._sweep(len(group.copies) * n, xs.shape[1] - a, inputs, init)
+        rows, length = len(group.copies) * n, xs.shape[1] - a
+        tile_rows, tile_steps = self._tile(rows, length)
+        segments = _segments([*range(tile_steps, length, tile_steps), length])
+        return [
+            _TileJob(self, r0, min(rows, r0 + tile_rows), segments, inputs, init)
+            for r0 in range(0, rows, tile_rows)
+        ]
 
     def _call_rows(self) -> int:
         """Rows a call should get (copies are merged up to that)."""
@@ -336,23 +440,6 @@ class TorchStepper:
         tile_rows = min(rows, self._call_rows())
         tile_rows = -(-rows // -(-rows // tile_rows))  # balanced: equal tiles
         return tile_rows, max(1, per_call // tile_rows)
-
-    def _sweep(self, rows: int, length: int, inputs: Callable, init: Callable) -> list:
-        """Run ``rows`` rows for ``length`` steps in cache-sized calls; return final states.
-
-        ``inputs(r0, r1, s0, s1)`` gives rows ``r0:r1`` of steps ``s0:s1`` (rows, steps, F);
-        ``init(r0, r1)`` their starting state.
-        """
-        tile_rows, tile_steps = self._tile(rows, length)
-        finals = []
-        for r0 in range(0, rows, tile_rows):
-            r1 = min(rows, r0 + tile_rows)
-            state = init(r0, r1)
-            for s0 in range(0, length, tile_steps):
-                s1 = min(length, s0 + tile_steps)
-                state = self._run(inputs(r0, r1, s0, s1), state)
-            finals.append(state)
-        return _cat_states(finals)
 
     def _run(self, seq: Any, state: list) -> list:
         """Return the state after reading ``seq`` (rows, L, F) from ``state`` in one go."""
