@@ -22,9 +22,12 @@ kernels (oneDNN on CPU), with three rules that keep the cost low and steady:
 
 from __future__ import annotations
 
+import itertools
+import threading
+import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -158,7 +161,7 @@ def _take(state: list, index: Any) -> list:
 def _segments(ends: Any) -> tuple[tuple[int, int], ...]:
     """Consecutive ``(s0, s1)`` steps from 0 up to each of the sorted ``ends``."""
     bounds = [0, *ends]
-    return tuple(zip(bounds[:-1], bounds[1:], strict=True))
+    return tuple(itertools.pairwise(bounds))
 
 
 @dataclass(frozen=True)
@@ -335,15 +338,21 @@ class TorchStepper:
 
     def readout(self, state: list | _Pending) -> np.ndarray:
         """Apply the modules after the last recurrent layer to its final hidden state."""
-        x = self._concrete(state)[-1][0]
+        if isinstance(state, _Pending) and state.xs:
+            x = self._concrete(state, output_only=True)  # a new tensor: the head may write it
+        else:
+            x = self._concrete(state)[-1][0].clone()  # the head may write in place
         # The head is usually small: a thread per THREAD_MACS of its input values at most.
         with _InferenceMode(self.model), scoped_threads(x.numel()):
-            x = _first_tensor(self.head(x.clone()), self.model)  # the head may write in place
+            x = _first_tensor(self.head(x), self.model)
         return _numpy(x)
 
     # ---- computing recorded rows -----------------------------------------------------------
-    def _concrete(self, state: list | _Pending) -> list:
-        """Compute every row of a recorded state (clean block first, then copies)."""
+    def _concrete(self, state: list | _Pending, output_only: bool = False) -> Any:
+        """Compute every row of a recorded state (clean block first, then copies).
+
+        With ``output_only``, return only the last layer's hidden state (rows, H).
+        """
         if not isinstance(state, _Pending):
             return state
         if not state.xs:
@@ -351,19 +360,16 @@ class TorchStepper:
         n = state.n
         groups = _groups(state.spawns, n, self._call_rows())
         rows = max([n] + [len(g.copies) * n for g in groups])
-        workers = self._workers()
         tile_macs = self._tile(rows, len(state.xs))[0] * self.macs
-        with _InferenceMode(self.model), TileRunner(workers, tile_macs) as runner:
+        with _InferenceMode(self.model), TileRunner(self._workers(), tile_macs) as runner:
             xs = _as_tensor(np.stack(state.xs, axis=1), self.dtype, self.device)  # (n, L, F)
             points = sorted({g.a for g in groups})
             clean, before = self._clean(state.start, xs, points, runner)
-            tiles = [self._copies(xs, g, before[g.a]) for g in groups]
-            finals = runner.run([job for jobs in tiles for job in jobs])
-            parts, k = [clean], 0
-            for jobs in tiles:
-                parts.append(_cat_states([final for final, _ in finals[k : k + len(jobs)]]))
-                k += len(jobs)
-            return _cat_states(parts)
+            jobs = [job for g in groups for job in self._copies(xs, g, before[g.a])]
+            finals = [*clean, *(final for final, _ in runner.run(jobs))]
+            if output_only:
+                return _torch().cat([final[-1][0] for final in finals])
+            return _cat_states(finals)
 
     def _workers(self) -> int:
         """Python threads that run tiles side by side: the user's torch threads, on CPU."""
@@ -373,9 +379,12 @@ class TorchStepper:
 
     def _clean(
         self, start: list, xs: Any, points: list[int], runner: TileRunner
-    ) -> tuple[list, dict[int, list]]:
-        """Run the clean rows over ``xs``; return their final state and the state before
-        each step in ``points``."""
+    ) -> tuple[list[list], dict[int, list]]:
+        """Run the clean rows over ``xs``.
+
+        Return their final states (one per tile of rows) and their state before each step
+        in ``points``.
+        """
         n, length = xs.shape[0], xs.shape[1]
         tile_rows, tile_steps = self._tile(n, length)
         tile_rows = min(tile_rows, -(-n // runner.workers))  # a tile for every worker
@@ -395,10 +404,10 @@ class TorchStepper:
         done = runner.run(jobs)
         before = {p: _cat_states([marks[p] for _, marks in done]) for p in points if p > 0}
         before[0] = start
-        return _cat_states([final for final, _ in done]), before
+        return [final for final, _ in done], before
 
     def _copies(self, xs: Any, group: _Group, start: list) -> list[_TileJob]:
-        """The tiles that run a group's copies from step ``group.a`` on."""
+        """Return the tiles that run a group's copies from step ``group.a`` on."""
         torch = _torch()
         n, a = len(xs), group.a
 
@@ -490,6 +499,51 @@ def stepper_and_reason(model: Any) -> tuple[TorchStepper | None, str]:
         return None, "not a torch.nn.Module"
     if _kind_of(model) is not None:
         return None, "a bare recurrent module (its output is the whole sequence)"
+    key = _model_key(model)
+    with _BUILT_LOCK:
+        hit = _BUILT.get(model)
+    if hit is not None and hit[0] == key:
+        stepper, reason = hit[1]
+        return (None if stepper is None else replace(stepper, model=model)), reason
+    stepper, reason = _build(model)
+    # The cached copy holds no reference to the model (the cache must not keep it alive).
+    kept = None if stepper is None else replace(stepper, model=None)
+    with _BUILT_LOCK:
+        _BUILT[model] = (key, (kept, reason))
+    return stepper, reason
+
+
+_BUILT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_BUILT_LOCK = threading.Lock()
+
+
+def _model_key(model: Any) -> tuple:
+    """Return what a built stepper depends on: modules, forwards, hooks and tensors.
+
+    A tensor's ``_version`` counts its in-place changes (``p.copy_``, optimiser steps), and
+    ``data_ptr`` changes when ``p.data`` is replaced: either makes the key differ, so the
+    stepper (which holds copies of the recurrent weights) is built again.
+    """
+    modules = tuple(
+        (
+            name,
+            id(m),
+            type(m),
+            m.__dict__.get("forward"),
+            tuple(m._forward_hooks),
+            tuple(m._forward_pre_hooks),
+        )
+        for name, m in model.named_modules()
+    )
+    tensors = tuple(
+        (id(t), t._version, t.data_ptr(), t.dtype, t.device, tuple(t.shape))
+        for t in (*model.parameters(), *model.buffers())
+    )
+    return modules, tensors
+
+
+def _build(model: Any) -> tuple[TorchStepper | None, str]:
+    """Prove the stack, copy its recurrent layers and check them (see stepper_and_reason)."""
     stack, reason = _proof(model)
     if stack is None:
         return None, reason
