@@ -53,6 +53,14 @@ CALL_VALUES = 2**21
 MIN_CALL_ROWS = 256
 """Fewest rows a call gets when copies can be merged (below that, calls cost more than work)."""
 
+POOL_MACS = 2**26
+"""Multiply-adds below which tiles run one after the other (handing them to threads would
+cost more than it saves: about 3 ms of work)."""
+
+MERGE_ROWS = 2 * MIN_CALL_ROWS
+"""Copies spawned at nearby steps are merged into groups of about this many rows: enough
+rows per call, few clean steps re-read (a copy with more rows than this runs alone)."""
+
 
 @dataclass
 class _Cell:
@@ -202,8 +210,9 @@ class TileRunner:
     The user's ``torch.get_num_threads()`` is restored on exit.
     """
 
-    def __init__(self, workers: int, tile_macs: float) -> None:
+    def __init__(self, workers: int, tile_macs: float, macs: int = 1) -> None:
         self.workers = max(1, workers)
+        self.macs = macs
         self._threads = scoped_threads(tile_macs if self.workers == 1 else 0)
         self._pool: ThreadPoolExecutor | None = None
 
@@ -220,7 +229,8 @@ class TileRunner:
 
     def run(self, jobs: list[_TileJob]) -> list[tuple[list, dict[int, list]]]:
         """Return every job's result, in order."""
-        if self.workers == 1 or len(jobs) < 2:
+        work = sum((job.r1 - job.r0) * job.segments[-1][1] for job in jobs) * self.macs
+        if self.workers == 1 or len(jobs) < 2 or work < POOL_MACS:
             return [job() for job in jobs]
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="lstm_widgets")
@@ -358,10 +368,13 @@ class TorchStepper:
         if not state.xs:
             return state.start
         n = state.n
-        groups = _groups(state.spawns, n, self._call_rows())
+        groups = _groups(state.spawns, n, MERGE_ROWS)
         rows = max([n] + [len(g.copies) * n for g in groups])
         tile_macs = self._tile(rows, len(state.xs))[0] * self.macs
-        with _InferenceMode(self.model), TileRunner(self._workers(), tile_macs) as runner:
+        with (
+            _InferenceMode(self.model),
+            TileRunner(self._workers(), tile_macs, self.macs) as runner,
+        ):
             xs = _as_tensor(np.stack(state.xs, axis=1), self.dtype, self.device)  # (n, L, F)
             points = sorted({g.a for g in groups})
             clean, before = self._clean(state.start, xs, points, runner)
@@ -387,7 +400,8 @@ class TorchStepper:
         """
         n, length = xs.shape[0], xs.shape[1]
         tile_rows, tile_steps = self._tile(n, length)
-        tile_rows = min(tile_rows, -(-n // runner.workers))  # a tile for every worker
+        # A tile for every worker, when the rows are many enough to fill a call each.
+        tile_rows = min(tile_rows, max(MIN_CALL_ROWS, -(-n // runner.workers)))
         cuts = sorted({*points, *range(0, length, tile_steps), length} - {0})
         jobs = [
             _TileJob(
