@@ -13,11 +13,18 @@ kernels (oneDNN on CPU), with three rules that keep the cost low and steady:
 - **Copies merged into groups.** Copies spawned at nearby steps run in one batch from the
   group's first step, when a copy alone has too few rows to fill a call (few samples, long
   sequences): a copy then re-reads a few clean steps, which costs less than more calls.
-- **Threads scoped to the work.** Each step of a small kernel is an OpenMP parallel region
-  whose barrier waits for every thread; on a busy core that wait dominates (an ablation
-  taking 0.5 s on one thread took 3-37 s on two). Our calls run with at most one thread
-  per ``THREAD_MACS`` multiply-adds per step and restore the user's
-  ``torch.get_num_threads()`` afterwards (``scoped_threads`` in the torch adapter).
+- **Threads side by side, not in lockstep.** Each step of a small kernel is an OpenMP
+  parallel region whose barrier waits for every thread; on a busy core that wait dominates
+  (an ablation taking 0.5 s on one thread took 3-37 s on two). With the user's
+  ``torch.get_num_threads()`` above one, independent tiles (row tiles of the clean rows,
+  then every tile of every group of copies) run on that many Python threads, each call on
+  one torch thread (:class:`TileRunner`; PyTorch releases the GIL in its kernels), so the
+  threads meet once per tile. Below :data:`POOL_MACS` of work, or with one thread, calls
+  run in turn with at most one thread per ``THREAD_MACS`` multiply-adds per step. The
+  user's thread setting is restored afterwards (``scoped_threads`` in the torch adapter).
+- **Built once per model state.** The stepper (a proof, copies of the recurrent weights and
+  a check against the model) is cached per module, keyed on its modules, hooks and every
+  tensor's version: changing a weight in place or replacing it builds it again.
 """
 
 from __future__ import annotations
