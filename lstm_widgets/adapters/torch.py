@@ -590,7 +590,8 @@ def path_costs(model: Any) -> dict[str, Any]:
     Measured on one core of a 2-core x86-64 machine (oneDNN kernels, float32); see
     :class:`lstm_widgets.analysis._cost.PathCosts` for each entry. Only their ratios matter.
     """
-    from ._torch_stepper import CALL_VALUES, MERGE_ROWS, POOL_MACS
+    from ._torch_stepper import CALL_VALUES, MERGE_ROWS
+    from ._torch_tiles import POOL_MACS
 
     _, device = _param_dtype_device(model)
     return {
