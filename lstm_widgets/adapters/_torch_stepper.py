@@ -13,21 +13,31 @@ kernels (oneDNN on CPU), with three rules that keep the cost low and steady:
 - **Copies merged into groups.** Copies spawned at nearby steps run in one batch from the
   group's first step, when a copy alone has too few rows to fill a call (few samples, long
   sequences): a copy then re-reads a few clean steps, which costs less than more calls.
-- **Threads scoped to the work.** Each step of a small kernel is an OpenMP parallel region
-  whose barrier waits for every thread; on a busy core that wait dominates (an ablation
-  taking 0.5 s on one thread took 3-37 s on two). Our calls run with at most one thread
-  per ``THREAD_MACS`` multiply-adds per step and restore the user's
-  ``torch.get_num_threads()`` afterwards (``scoped_threads`` in the torch adapter).
+- **Threads side by side, not in lockstep.** Each step of a small kernel is an OpenMP
+  parallel region whose barrier waits for every thread; on a busy core that wait dominates
+  (an ablation taking 0.5 s on one thread took 3-37 s on two). With the user's
+  ``torch.get_num_threads()`` above one, independent tiles (row tiles of the clean rows,
+  then every tile of every group of copies) run on that many Python threads, each call on
+  one torch thread (:class:`TileRunner`; PyTorch releases the GIL in its kernels), so the
+  threads meet once per tile. Below :data:`POOL_MACS` of work, or with one thread, calls
+  run in turn with at most one thread per ``THREAD_MACS`` multiply-adds per step. The
+  user's thread setting is restored afterwards (``scoped_threads`` in the torch adapter).
+- **Built once per model state.** The stepper (a proof, copies of the recurrent weights and
+  a check against the model) is cached per module, keyed on its modules, hooks and every
+  tensor's version: changing a weight in place or replacing it builds it again.
 """
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
+from ._torch_tiles import TileRunner, _segments, _TileJob
 from .torch import (
     _as_tensor,
     _first_tensor,
@@ -48,6 +58,10 @@ CALL_VALUES = 2**21
 
 MIN_CALL_ROWS = 256
 """Fewest rows a call gets when copies can be merged (below that, calls cost more than work)."""
+
+MERGE_ROWS = 2 * MIN_CALL_ROWS
+"""Copies spawned at nearby steps are merged into groups of about this many rows: enough
+rows per call, few clean steps re-read (a copy with more rows than this runs alone)."""
 
 
 @dataclass
@@ -259,48 +273,80 @@ class TorchStepper:
 
     def readout(self, state: list | _Pending) -> np.ndarray:
         """Apply the modules after the last recurrent layer to its final hidden state."""
-        x = self._concrete(state)[-1][0]
+        if isinstance(state, _Pending) and state.xs:
+            x = self._concrete(state, output_only=True)  # a new tensor: the head may write it
+        else:
+            x = self._concrete(state)[-1][0].clone()  # the head may write in place
         # The head is usually small: a thread per THREAD_MACS of its input values at most.
         with _InferenceMode(self.model), scoped_threads(x.numel()):
-            x = _first_tensor(self.head(x.clone()), self.model)  # the head may write in place
+            x = _first_tensor(self.head(x), self.model)
         return _numpy(x)
 
     # ---- computing recorded rows -----------------------------------------------------------
-    def _concrete(self, state: list | _Pending) -> list:
-        """Compute every row of a recorded state (clean block first, then copies)."""
+    def _concrete(self, state: list | _Pending, output_only: bool = False) -> Any:
+        """Compute every row of a recorded state (clean block first, then copies).
+
+        With ``output_only``, return only the last layer's hidden state (rows, H).
+        """
         if not isinstance(state, _Pending):
             return state
         if not state.xs:
             return state.start
         n = state.n
-        groups = _groups(state.spawns, n, self._call_rows())
+        groups = _groups(state.spawns, n, MERGE_ROWS)
         rows = max([n] + [len(g.copies) * n for g in groups])
-        threads = scoped_threads(self._tile(rows, len(state.xs))[0] * self.macs)
-        with _InferenceMode(self.model), threads:
+        tile_macs = self._tile(rows, len(state.xs))[0] * self.macs
+        with (
+            _InferenceMode(self.model),
+            TileRunner(self._workers(), tile_macs, self.macs) as runner,
+        ):
             xs = _as_tensor(np.stack(state.xs, axis=1), self.dtype, self.device)  # (n, L, F)
-            before: dict[int, list] = {}
-            clean = self._clean(state.start, xs, sorted({g.a for g in groups}), before)
-            parts = [clean] + [self._copies(xs, g, before[g.a]) for g in groups]
-            return _cat_states(parts)
+            points = sorted({g.a for g in groups})
+            clean, before = self._clean(state.start, xs, points, runner)
+            jobs = [job for g in groups for job in self._copies(xs, g, before[g.a])]
+            finals = [*clean, *(final for final, _ in runner.run(jobs))]
+            if output_only:
+                return _torch().cat([final[-1][0] for final in finals])
+            return _cat_states(finals)
 
-    def _clean(self, start: list, xs: Any, points: list[int], before: dict) -> list:
-        """Run the clean rows over ``xs``; store their state before each step in ``points``."""
-        state, t = start, 0
-        for p in [*points, xs.shape[1]]:
-            if p > t:
-                segment = xs[:, t:p]
-                state = self._sweep(
-                    len(xs),
-                    p - t,
-                    lambda r0, r1, s0, s1, seg=segment: seg[r0:r1, s0:s1],
-                    lambda r0, r1, s=state: _take(s, slice(r0, r1)),
-                )
-            before[p] = state
-            t = p
-        return state
+    def _workers(self) -> int:
+        """Python threads that run tiles side by side: the user's torch threads, on CPU."""
+        if getattr(self.device, "type", "cpu") != "cpu":
+            return 1
+        return max(1, _torch().get_num_threads())
 
-    def _copies(self, xs: Any, group: _Group, start: list) -> list:
-        """Run a group's copies from step ``group.a`` on; return their final states."""
+    def _clean(
+        self, start: list, xs: Any, points: list[int], runner: TileRunner
+    ) -> tuple[list[list], dict[int, list]]:
+        """Run the clean rows over ``xs``.
+
+        Return their final states (one per tile of rows) and their state before each step
+        in ``points``.
+        """
+        n, length = xs.shape[0], xs.shape[1]
+        tile_rows, tile_steps = self._tile(n, length)
+        # A tile for every worker, when the rows are many enough to fill a call each.
+        tile_rows = min(tile_rows, max(MIN_CALL_ROWS, -(-n // runner.workers)))
+        cuts = sorted({*points, *range(0, length, tile_steps), length} - {0})
+        jobs = [
+            _TileJob(
+                self,
+                r0,
+                min(n, r0 + tile_rows),
+                _segments(cuts),
+                lambda r0, r1, s0, s1: xs[r0:r1, s0:s1],
+                lambda r0, r1: _take(start, slice(r0, r1)),
+                marks=frozenset(points),
+            )
+            for r0 in range(0, n, tile_rows)
+        ]
+        done = runner.run(jobs)
+        before = {p: _cat_states([marks[p] for _, marks in done]) for p in points if p > 0}
+        before[0] = start
+        return [final for final, _ in done], before
+
+    def _copies(self, xs: Any, group: _Group, start: list) -> list[_TileJob]:
+        """Return the tiles that run a group's copies from step ``group.a`` on."""
         torch = _torch()
         n, a = len(xs), group.a
 
@@ -322,7 +368,13 @@ class TorchStepper:
         def init(r0: int, r1: int) -> list:
             return _take(start, samples(r0, r1))
 
-        return self._sweep(len(group.copies) * n, xs.shape[1] - a, inputs, init)
+        rows, length = len(group.copies) * n, xs.shape[1] - a
+        tile_rows, tile_steps = self._tile(rows, length)
+        segments = _segments([*range(tile_steps, length, tile_steps), length])
+        return [
+            _TileJob(self, r0, min(rows, r0 + tile_rows), segments, inputs, init)
+            for r0 in range(0, rows, tile_rows)
+        ]
 
     def _call_rows(self) -> int:
         """Rows a call should get (copies are merged up to that)."""
@@ -336,23 +388,6 @@ class TorchStepper:
         tile_rows = min(rows, self._call_rows())
         tile_rows = -(-rows // -(-rows // tile_rows))  # balanced: equal tiles
         return tile_rows, max(1, per_call // tile_rows)
-
-    def _sweep(self, rows: int, length: int, inputs: Callable, init: Callable) -> list:
-        """Run ``rows`` rows for ``length`` steps in cache-sized calls; return final states.
-
-        ``inputs(r0, r1, s0, s1)`` gives rows ``r0:r1`` of steps ``s0:s1`` (rows, steps, F);
-        ``init(r0, r1)`` their starting state.
-        """
-        tile_rows, tile_steps = self._tile(rows, length)
-        finals = []
-        for r0 in range(0, rows, tile_rows):
-            r1 = min(rows, r0 + tile_rows)
-            state = init(r0, r1)
-            for s0 in range(0, length, tile_steps):
-                s1 = min(length, s0 + tile_steps)
-                state = self._run(inputs(r0, r1, s0, s1), state)
-            finals.append(state)
-        return _cat_states(finals)
 
     def _run(self, seq: Any, state: list) -> list:
         """Return the state after reading ``seq`` (rows, L, F) from ``state`` in one go."""
@@ -403,6 +438,51 @@ def stepper_and_reason(model: Any) -> tuple[TorchStepper | None, str]:
         return None, "not a torch.nn.Module"
     if _kind_of(model) is not None:
         return None, "a bare recurrent module (its output is the whole sequence)"
+    key = _model_key(model)
+    with _BUILT_LOCK:
+        hit = _BUILT.get(model)
+    if hit is not None and hit[0] == key:
+        stepper, reason = hit[1]
+        return (None if stepper is None else replace(stepper, model=model)), reason
+    stepper, reason = _build(model)
+    # The cached copy holds no reference to the model (the cache must not keep it alive).
+    kept = None if stepper is None else replace(stepper, model=None)
+    with _BUILT_LOCK:
+        _BUILT[model] = (key, (kept, reason))
+    return stepper, reason
+
+
+_BUILT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_BUILT_LOCK = threading.Lock()
+
+
+def _model_key(model: Any) -> tuple:
+    """Return what a built stepper depends on: modules, forwards, hooks and tensors.
+
+    A tensor's ``_version`` counts its in-place changes (``p.copy_``, optimiser steps), and
+    ``data_ptr`` changes when ``p.data`` is replaced: either makes the key differ, so the
+    stepper (which holds copies of the recurrent weights) is built again.
+    """
+    modules = tuple(
+        (
+            name,
+            id(m),
+            type(m),
+            m.__dict__.get("forward"),
+            tuple(m._forward_hooks),
+            tuple(m._forward_pre_hooks),
+        )
+        for name, m in model.named_modules()
+    )
+    tensors = tuple(
+        (id(t), t._version, t.data_ptr(), t.dtype, t.device, tuple(t.shape))
+        for t in (*model.parameters(), *model.buffers())
+    )
+    return modules, tensors
+
+
+def _build(model: Any) -> tuple[TorchStepper | None, str]:
+    """Prove the stack, copy its recurrent layers and check them (see stepper_and_reason)."""
     stack, reason = _proof(model)
     if stack is None:
         return None, reason

@@ -590,6 +590,10 @@ def path_costs(model: Any) -> dict[str, Any]:
     Measured on one core of a 2-core x86-64 machine (oneDNN kernels, float32); see
     :class:`lstm_widgets.analysis._cost.PathCosts` for each entry. Only their ratios matter.
     """
+    from ._torch_stepper import CALL_VALUES, MERGE_ROWS
+    from ._torch_tiles import POOL_MACS
+
+    _, device = _param_dtype_device(model)
     return {
         "call": 3e-4,
         "step": 1e-6,
@@ -599,8 +603,12 @@ def path_costs(model: Any) -> dict[str, Any]:
         "stepwise_row_step": 2.5e-7,
         "stepwise_per_mac": 3e-11,
         "stepwise_calls": "per_tile",
-        "tile_values": 2**21,
+        "tile_values": CALL_VALUES,
         "stepwise_step": 1e-4,
+        "group_rows": MERGE_ROWS,
+        "parallel_macs": POOL_MACS,
+        # Tiles run side by side on the user's torch threads (CPU; see TileRunner).
+        "stepwise_workers": _torch().get_num_threads() if device.type == "cpu" else 1,
     }
 
 

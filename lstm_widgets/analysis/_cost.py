@@ -54,6 +54,14 @@ class PathCosts:
     stepwise_step : float
         The ablation engine's bookkeeping per recorded step (``"per_tile"`` steppers, whose
         steps are recorded in Python and computed later).
+    group_rows : int
+        ``"per_tile"``: copies spawned at nearby steps are merged into groups of about this
+        many rows.
+    stepwise_workers : int
+        ``"per_tile"``: threads running independent tiles side by side, when one chunk's
+        work is at least ``parallel_macs`` multiply-adds.
+    parallel_macs : float
+        See ``stepwise_workers``.
     """
 
     call: float
@@ -66,6 +74,9 @@ class PathCosts:
     stepwise_calls: str = "per_step"
     tile_values: int = 2**21
     stepwise_step: float = 0.0
+    group_rows: int = 512
+    stepwise_workers: int = 1
+    parallel_macs: float = 2**26
 
 
 @dataclass(frozen=True)
@@ -115,14 +126,18 @@ def stepwise_seconds(
         # Copies merge into groups of about a tile's rows; each group and the clean rows
         # before it cost a call or more (see adapters/_torch_stepper.py).
         tile = max(1, costs.tile_values // model.width)
-        group_rows = max(256, tile // 8)
-        groups = min(len(set(starts)), math.ceil(min(N, chunk) * len(starts) / group_rows))
+        rows = min(N, chunk)
+        groups = min(len(set(starts)), math.ceil(rows * len(starts) / costs.group_rows))
         calls = chunks * 2 * max(1, groups) + row_steps / tile
+        # Tiles (of copies, and the clean rows split per worker) run side by side.
+        workers = min(costs.stepwise_workers, max(1, groups, math.ceil(rows * T / tile)))
+        if row_steps * model.macs < costs.parallel_macs * chunks:
+            workers = 1
     else:
-        calls = chunks * clean_steps
+        calls, workers = chunks * clean_steps, 1
     per_row_step = costs.stepwise_row_step + model.macs * costs.stepwise_per_mac
     bookkeeping = chunks * clean_steps * costs.stepwise_step
-    return calls * costs.stepwise_call + row_steps * per_row_step + bookkeeping
+    return (calls * costs.stepwise_call + row_steps * per_row_step) / workers + bookkeeping
 
 
 def choose_stepwise(
