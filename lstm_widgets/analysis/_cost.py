@@ -22,12 +22,7 @@ _GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}
 
 MIN_SAVING = 0.05
 """Seconds the black-box path must save before it replaces the step-by-step one: below
-that, estimates are within their error and the (proven) step-by-step path stays, unless it
-is estimated more than ``MIN_RATIO`` times slower (then the saving is small in seconds but
-not in proportion: a short run would take several times as long)."""
-
-MIN_RATIO = 1.2
-"""Estimated slowdown beyond which the step-by-step path never stays on ``MIN_SAVING``."""
+that, estimates are within their error and the (proven) step-by-step path stays."""
 
 _FORCED: contextvars.ContextVar[str | None] = contextvars.ContextVar("forced_path", default=None)
 
@@ -151,7 +146,7 @@ def choose_stepwise(
     estimates = f"estimated {step_s:.2g} s step by step, {box_s:.2g} s black-box"
     if step_s <= box_s:
         return True, f"stepwise: cheaper for T={T}, N={N} ({estimates})"
-    if step_s - box_s < MIN_SAVING and step_s <= MIN_RATIO * box_s:
+    if step_s - box_s < MIN_SAVING:
         return True, f"stepwise: within {MIN_SAVING} s of black-box for T={T}, N={N} ({estimates})"
     return False, f"black-box: cheaper for T={T}, N={N} ({estimates})"
 
