@@ -470,20 +470,21 @@ def path_costs(model: Any) -> dict[str, Any]:
     """Seconds Keras spends per call, loop step and multiply-add, for ablation's cost model.
 
     Fitted by ``benchmarks/calibrate_path_costs.py`` (non-negative least squares on relative
-    error over 12 timed (N, T, H) runs of each path; TensorFlow backend, compiled calls,
+    error over 12 timed (N, T, H) runs of each path; the mean of three fits, which varied
+    up to 3x on a loaded machine; TensorFlow backend, compiled calls,
     a shared 2-core x86-64 machine). Other backends run eagerly, where each call and step
     costs more. See :class:`lstm_widgets.analysis._cost.PathCosts` for each entry. Only
     ratios matter.
     """
     eager = 1.0 if _backend_name(model) == "tensorflow" else 4.0
     return {
-        "call": 8e-3 * eager,
-        "step": 1e-4 * eager,
-        "row_step": 2e-7,
-        "per_mac": 6e-11,
-        "stepwise_call": 2e-3 * eager,
-        "stepwise_row_step": 3.6e-7,
-        "stepwise_per_mac": 1.1e-10,
+        "call": 1e-2 * eager,
+        "step": 6e-5 * eager,
+        "row_step": 2.8e-7,
+        "per_mac": 1e-10,
+        "stepwise_call": 4e-3 * eager,
+        "stepwise_row_step": 3.2e-7,
+        "stepwise_per_mac": 1.3e-10,
         "stepwise_calls": "per_step",
     }
 
