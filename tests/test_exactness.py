@@ -16,6 +16,7 @@ from _helpers import randomize_module, randomize_weights
 import lstm_widgets as lw
 from lstm_widgets.adapters import keras as keras_adapter
 from lstm_widgets.adapters import torch as torch_adapter
+from lstm_widgets.analysis._cost import forced_path
 
 nn = torch.nn
 layers = keras.layers
@@ -300,7 +301,8 @@ def test_keras_plain_chain_says_why_it_is_stepwise():
         keras.Sequential([keras.Input((T, F)), layers.GRU(H), layers.Dense(1)]), seed=1
     )
     X = _x(n=8)
-    result = lw.ablate_timesteps(model, X, progress=False)
+    with forced_path("stepwise"):  # the cost model picks black-box for 8 rows
+        result = lw.ablate_timesteps(model, X, progress=False)
     assert result.method == "stepwise" and result.method_reason
     np.testing.assert_allclose(result.importance, _brute_force(_keras_predict(model), X), atol=ATOL)
 

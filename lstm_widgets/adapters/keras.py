@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..core import GateWeights, RecurrentLayer, require
+from ._keras_fused import fused_lstm_spawn
 from ._keras_masks import (  # the mask and token parts of this adapter's interface
     first_argument,
     layer_mask_fn,  # noqa: F401
@@ -468,19 +469,22 @@ def _cached(cache: weakref.WeakKeyDictionary, model: Any, build: Callable) -> An
 def path_costs(model: Any) -> dict[str, Any]:
     """Seconds Keras spends per call, loop step and multiply-add, for ablation's cost model.
 
-    Measured on one core of a 2-core x86-64 machine (TensorFlow backend, compiled calls);
-    other backends run eagerly, where each call and step costs more. See
-    :class:`lstm_widgets.analysis._cost.PathCosts` for each entry. Only ratios matter.
+    Fitted by ``benchmarks/calibrate_path_costs.py`` (non-negative least squares on relative
+    error over 12 timed (N, T, H) runs of each path; the mean of three fits, which varied
+    up to 3x on a loaded machine; TensorFlow backend, compiled calls,
+    a shared 2-core x86-64 machine). Other backends run eagerly, where each call and step
+    costs more. See :class:`lstm_widgets.analysis._cost.PathCosts` for each entry. Only
+    ratios matter.
     """
     eager = 1.0 if _backend_name(model) == "tensorflow" else 4.0
     return {
-        "call": 2e-3 * eager,
-        "step": 2e-5 * eager,
-        "row_step": 1.5e-7,
-        "per_mac": 3e-11,
-        "stepwise_call": 1.5e-3 * eager,
-        "stepwise_row_step": 1.5e-7,
-        "stepwise_per_mac": 3e-11,
+        "call": 1e-2 * eager,
+        "step": 6e-5 * eager,
+        "row_step": 2.8e-7,
+        "per_mac": 1e-10,
+        "stepwise_call": 4e-3 * eager,
+        "stepwise_row_step": 3.2e-7,
+        "stepwise_per_mac": 1.3e-10,
         "stepwise_calls": "per_step",
     }
 
@@ -664,6 +668,8 @@ class KerasStepper:
         self._spawn = _compile(
             lambda x, new, state: self._spawn_advance(x, new, state), self.backend
         )
+        kind, first = self.stages[0]
+        self._fused = fused_lstm_spawn(first, self.backend) if kind == "cell" else None
 
     def initial_state(self, n: int, dtype: str | None = None) -> list:
         """Zero states for ``n`` rows: one list of tensors of shape (n, size) per cell."""
@@ -717,14 +723,18 @@ class KerasStepper:
         n = shape(x)[0]
         blocks = shape(state[0][0])[0] // n
         k = shape(x_new)[0] // n
+        if self._fused is not None:  # the first LSTM cell projects the clean input once
+            out, first = self._fused(x, x_new, state[0], n, blocks, k)
+            grown = [[concat([s, tile(s[:n], [k, 1])], axis=0) for s in lay] for lay in state[1:]]
+            return [first, *self._advance(out, grown, start=1)]
         grown = [[concat([s, tile(s[:n], [k, 1])], axis=0) for s in layer] for layer in state]
         inputs = concat([tile(x, [blocks, 1]), x_new], axis=0)
         return self._advance(inputs, grown)
 
-    def _advance(self, x: Any, state: list) -> list:
+    def _advance(self, x: Any, state: list, start: int = 0) -> list:
         new_state = []
         k = 0
-        for kind, obj in self.stages:
+        for kind, obj in self.stages[start:]:
             if kind == "cell":
                 x, s = obj(x, state[k], training=False)
                 new_state.append(list(s) if isinstance(s, (list, tuple)) else [s])
