@@ -1,0 +1,113 @@
+"""The methods a Keras callback list calls, as no-ops, without importing Keras.
+
+Keras 3's ``CallbackList`` calls ``set_model``, ``set_params`` and the ``on_*`` hooks on each
+callback, and reads a hook's ``_is_default`` flag (``keras.src.utils.python_utils.default``)
+to decide whether batch-end hooks may run on a worker thread: the no-ops here carry that flag,
+so a subclass that does not override a batch hook keeps Keras' asynchronous dispatch.
+``tf_keras`` (Keras 2) also asks ``_implements_*_batch_hooks`` and reads ``_supports_tf_logs``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _default(method):
+    method._is_default = True
+    return method
+
+
+class KerasCallbackProtocol:
+    """Base class for objects passed in ``model.fit(callbacks=[...])``, Keras not imported."""
+
+    _supports_tf_logs = False
+
+    def __init__(self) -> None:
+        self.params: dict | None = None
+        self._model: Any = None
+
+    @property
+    def model(self) -> Any:
+        """The model set by Keras (``set_model``)."""
+        return self._model
+
+    def set_params(self, params: dict) -> None:
+        """Keras hook: training parameters (``epochs``, ``steps``, ``verbose``)."""
+        self.params = params
+
+    def set_model(self, model: Any) -> None:
+        """Keras hook: the model being trained."""
+        self._model = model
+
+    def _implements_train_batch_hooks(self) -> bool:
+        return not getattr(self.on_train_batch_end, "_is_default", False)
+
+    def _implements_test_batch_hooks(self) -> bool:
+        return False
+
+    def _implements_predict_batch_hooks(self) -> bool:
+        return False
+
+    @_default
+    def on_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        """Keras hook (unused)."""
+
+    @_default
+    def on_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        """Keras hook (unused)."""
+
+    @_default
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        """Keras hook (unused)."""
+
+    @_default
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        """Keras hook (unused)."""
+
+    @_default
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        """Keras hook (unused)."""
+
+    @_default
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        """Keras hook (unused)."""
+
+    @_default
+    def on_test_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        """Keras hook (unused)."""
+
+    @_default
+    def on_test_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        """Keras hook (unused)."""
+
+    @_default
+    def on_predict_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        """Keras hook (unused)."""
+
+    @_default
+    def on_predict_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        """Keras hook (unused)."""
+
+    @_default
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        """Keras hook (unused)."""
+
+    @_default
+    def on_train_end(self, logs: dict | None = None) -> None:
+        """Keras hook (unused)."""
+
+    @_default
+    def on_test_begin(self, logs: dict | None = None) -> None:
+        """Keras hook (unused)."""
+
+    @_default
+    def on_test_end(self, logs: dict | None = None) -> None:
+        """Keras hook (unused)."""
+
+    @_default
+    def on_predict_begin(self, logs: dict | None = None) -> None:
+        """Keras hook (unused)."""
+
+    @_default
+    def on_predict_end(self, logs: dict | None = None) -> None:
+        """Keras hook (unused)."""
