@@ -122,9 +122,10 @@ def load_arrays(path: Any) -> dict[str, np.ndarray]:
             f"{str(source)!r}."
         )
     try:
-        with np.load(source, allow_pickle=False) as data:
-            if not isinstance(data, np.lib.npyio.NpzFile):
-                raise ValueError("a single array (.npy), not an archive")
+        data = np.load(source, allow_pickle=False)
+        if not hasattr(data, "files"):
+            raise ValueError("a single array (.npy), not an archive")
+        with data:
             arrays = {key: data[key] for key in data.files}
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
         raise ValueError(
