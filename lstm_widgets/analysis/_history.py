@@ -302,21 +302,37 @@ class WeightHistory(KerasCallbackProtocol):
         k = GATES[info["kind"]].index(gate_key(info["kind"], gate))
         return stack[..., k * info["units"] : (k + 1) * info["units"]]
 
-    def gate_weights(self, record: int = -1, layer: str | int | None = None) -> GateWeights:
-        """Return the :class:`~lstm_widgets.GateWeights` of one layer at record ``record``."""
+    def gate_weights(
+        self, record: int = -1, layer: str | int | None = None, *, relative_to: int | None = None
+    ) -> GateWeights:
+        """Return the :class:`~lstm_widgets.GateWeights` of one layer at record ``record``.
+
+        Parameters
+        ----------
+        record : int, default=-1
+            Index into the records (negative counts from the end).
+        layer : str, int or None, default=None
+            Layer name or index (``None``: the first).
+        relative_to : int, optional
+            Subtract this record's weights: the change since then (``relative_to=0``: since
+            before training), computed in float32.
+        """
         name = self._layer_name(layer)
-        n = self.n_records
-        if isinstance(record, bool) or not isinstance(record, numbers.Integral):
-            raise TypeError(f"Expected record as an int in [0, {n - 1}], received {record!r}.")
-        if not -n <= record < n:
-            raise ValueError(f"Expected record in [0, {n - 1}] (or negative), received {record}.")
-        info = self._info[name]
-        arrays = self._arrays[name]
+        info, arrays = self._info[name], self._arrays[name]
+        record = self._check_record("record", record)
+
+        def read(matrix: str) -> np.ndarray:
+            value = arrays[matrix][record].astype(np.float32)
+            if relative_to is not None:
+                start = self._check_record("relative_to", relative_to)
+                value = value - arrays[matrix][start].astype(np.float32)
+            return value
+
         return GateWeights(
             kind=info["kind"],
-            W=arrays["W"][record].astype(np.float32),
-            U=arrays["U"][record].astype(np.float32),
-            b=arrays["b"][record].astype(np.float32),
+            W=read("W"),
+            U=read("U"),
+            b=read("b"),
             activation=info["activation"],
             recurrent_activation=info["recurrent_activation"],
             reset_after=info["reset_after"],
@@ -324,6 +340,14 @@ class WeightHistory(KerasCallbackProtocol):
             name=name,
             use_bias=info["use_bias"],
         )
+
+    def _check_record(self, what: str, record: Any) -> int:
+        n = self.n_records
+        if isinstance(record, bool) or not isinstance(record, numbers.Integral):
+            raise TypeError(f"Expected {what} as an int in [0, {n - 1}], received {record!r}.")
+        if not -n <= record < n:
+            raise ValueError(f"Expected {what} in [0, {n - 1}] (or negative), received {record}.")
+        return int(record)
 
     def summary(self, layer: str | int | None = None, matrix: str = "W", stat: str = "mean"):
         """Per-gate mean, std or Frobenius norm of ``matrix`` over the records.
