@@ -53,7 +53,7 @@ def fitted():
 
 
 def test_keras_weights_equal_get_weights_after_each_epoch(fitted):
-    model, history, snaps, _, _ = fitted
+    _, history, snaps, _, _ = fitted
     assert history.epochs.tolist() == [0, 1, 2, 3]
     assert history.batches.tolist() == [0, 0, 0, 0]
     assert history.layers == ["lstm"]
@@ -223,7 +223,7 @@ def test_bad_paths_and_other_files_get_clear_errors(fitted, tmp_path):
         lw.WeightHistory.load(single)
     with pytest.raises(ValueError, match=r"ending in '\.npz'.*Add the suffix"):
         history.save(tmp_path / "h.txt")
-    with pytest.raises(FileNotFoundError, match="does not exist. Create it first"):
+    with pytest.raises(FileNotFoundError, match=r"does not exist\. Create it first"):
         history.save(tmp_path / "missing" / "h.npz")
 
 

@@ -105,7 +105,7 @@ def test_bad_values_are_trait_errors_naming_the_choices(history):
         w.gate = "update"
     with pytest.raises(TraitError, match="Expected stat"):
         w.stat = "max"
-    with pytest.raises(TypeError, match="Expected a lstm_widgets.WeightHistory"):
+    with pytest.raises(TypeError, match=r"Expected a lstm_widgets\.WeightHistory"):
         lw.TrainingHistoryExplorer(object())
 
 
