@@ -250,3 +250,35 @@ def test_one_history_per_model():
     _keras_model(4).fit(X, y, epochs=1, verbose=0, callbacks=[history])
     with pytest.raises(ValueError, match="already records another model"):
         _keras_model(5).fit(X, y, epochs=1, verbose=0, callbacks=[history])
+
+
+class _TorchForecaster(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = torch.nn.LSTM(F, H, batch_first=True)
+        self.head = torch.nn.Linear(H, 1)
+
+    def forward(self, x):
+        out, _ = self.lstm(x)
+        return self.head(out[:, -1])
+
+
+def test_torch_lag_history_equals_ablate_timesteps():
+    torch.manual_seed(1)
+    net = _TorchForecaster()
+    X, y = _data(64)
+    history = lw.WeightHistory.track(net, X_val=X, y_val=y, n_val=24, max_lag=4)
+    opt = torch.optim.Adam(net.parameters(), lr=0.05)
+    for _epoch in range(2):
+        opt.zero_grad()
+        torch.nn.functional.mse_loss(net(torch.from_numpy(X)), torch.from_numpy(y)).backward()
+        opt.step()
+        history.record()
+    assert history.lag_records.tolist() == [0, 1, 2]
+    idx = history.val_index
+    expected = lw.ablate_timesteps(net, X[idx], y[idx], max_lag=4, metric="mse", progress=False)
+    np.testing.assert_allclose(
+        history.lag_importance[-1], expected.importance_by_lag[:4], rtol=1e-5, atol=1e-7
+    )
+    assert not np.allclose(history.lag_importance[0], history.lag_importance[-1])
+    assert net.training  # the history's ablation left the module in training mode

@@ -13,12 +13,12 @@ from ..adapters import adapter_for, recurrent_layers
 from ..core import GATES, GateWeights, RecurrentLayer
 from . import _history_store as store
 from ._history_lags import ValSettings, check_int, gate_key, layer_info
-from ._keras_protocol import KerasCallbackProtocol
+from ._keras_protocol import FitRecorder
 
 _DTYPES = {"float32": np.float32, "float16": np.float16}
 
 
-class WeightHistory(KerasCallbackProtocol):
+class WeightHistory(FitRecorder):
     """Gate weights (and optionally lag importance) of every recurrent layer over training.
 
     A Keras callback, ``model.fit(..., callbacks=[history])``, that records the weights of
@@ -202,42 +202,6 @@ class WeightHistory(KerasCallbackProtocol):
             self._lag_rows.append(importance)
         self._epochs.append(int(epoch))
         self._batches.append(int(batch))
-
-    # -----------------------------------------------------------------------------------------
-    # Keras callback hooks
-
-    def set_model(self, model: Any) -> None:
-        """Keras hook: bind the model being fitted (refused if another one is recorded)."""
-        self._bind(model)
-        super().set_model(model)
-
-    def on_train_begin(self, logs: dict | None = None) -> None:
-        """Keras hook: record epoch 0 when the history is empty."""
-        if not self._epochs:
-            self._record(0, 0, lag=True)
-        self._fit_offset = self._epochs[-1]
-        self._fit_first: int | None = None
-        self._current = self._fit_offset
-
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        """Keras hook: note which epoch runs (counting on across ``fit`` calls)."""
-        if self._fit_first is None:
-            self._fit_first = epoch
-        self._current = self._fit_offset + epoch - self._fit_first
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        """Keras hook: record the weights (and lag importance) after the epoch."""
-        self._record(self._current + 1, 0, lag=True)
-
-    def _on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        done = batch + 1
-        steps = (self.params or {}).get("steps")
-        if done % self.every_n_batches or done == steps:
-            return
-        sync = getattr(self._target, "jax_state_sync", None)  # JAX keeps state off the model
-        if callable(sync):
-            sync()
-        self._record(self._current, done, lag=False)
 
     # -----------------------------------------------------------------------------------------
     # Reading
