@@ -282,3 +282,24 @@ def test_torch_lag_history_equals_ablate_timesteps():
     )
     assert not np.allclose(history.lag_importance[0], history.lag_importance[-1])
     assert net.training  # the history's ablation left the module in training mode
+
+
+def test_tf_keras_fit_takes_the_history_too():
+    import tf_keras
+
+    X, y = _data(64)
+    tf_keras.utils.set_random_seed(0)
+    model = tf_keras.Sequential(
+        [tf_keras.layers.LSTM(H, input_shape=(T, F)), tf_keras.layers.Dense(1)]
+    )
+    model.compile(optimizer="adam", loss="mse")
+    history = lw.WeightHistory(every_n_batches=1)
+    model.fit(X, y, epochs=2, batch_size=32, verbose=0, callbacks=[history])
+    assert history.epochs.tolist() == [0, 0, 1, 1, 2]
+    assert history.batches.tolist() == [0, 1, 0, 1, 0]
+    for got, want in zip(
+        (history.weights(0, m)[-1] for m in ("W", "U", "b")),
+        model.layers[0].get_weights(),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(got, want)
