@@ -34,6 +34,7 @@ EXPECTED_MODELS = {
     "weather_forecast.ipynb": {"TabModel", "DropdownModel", "ImageModel"},
     "gates_for_teaching.ipynb": {"DropdownModel", "ImageModel"},
     "research_workflow.ipynb": set(),
+    "training_history.ipynb": {"DropdownModel", "ImageModel", "PlayModel", "IntSliderModel"},
 }
 
 #: Cells appended to the executed copy: they assert what the markdown tells.
@@ -68,6 +69,31 @@ assert np.abs(trace.c[1, -1]).max() < 0.01, trace.c[1, -1]
 assert np.allclose(memory.retention[:, 1], 0.5 ** np.arange(T), atol=1e-4)
 assert memory.half_life[1] == 3 and np.isnan(memory.half_life[0]), memory.half_life
 assert 0.94 < memory.retention[-1, 0] < 0.96, memory.retention[-1, 0]
+""",
+    "training_history.ipynb": r"""
+import numpy as np
+# One record per epoch plus epoch 0.
+assert history.epochs.tolist() == list(range(EPOCHS + 1)) and EPOCHS == 8
+# "Keras starts every forget bias at 1; training pulls it down to about 0.86, spread ~0.5-1.1."
+mean_f = b_f.mean(axis=1)
+assert np.all(b_f[0] == 1.0)
+assert 0.8 < mean_f[-1] < 0.9 and np.all(np.diff(mean_f[1:]) < 0), mean_f
+assert b_f[-1].min() < 0.65 and b_f[-1].max() > 1.05, b_f[-1]
+# "input and output gate biases climb from 0 to about 0.15."
+means = history.summary("lstm", "b", "mean")
+io = means[:, [0, 3]]
+assert np.all(io[0] == 0) and np.all((0.1 < io[-1]) & (io[-1] < 0.2)), io
+# Lag profile: t-1 grows every epoch to about 0.33; t-2 peaks then falls back; t-4+ under 0.02.
+assert np.all(np.diff(lags[:, 0]) > 0) and 0.28 < lags[-1, 0] < 0.4, lags[:, 0]
+peak = int(np.argmax(lags[:, 1]))
+assert 2 <= peak < EPOCHS and lags[-1, 1] < 0.8 * lags[peak, 1], lags[:, 1]
+assert np.abs(lags[:, 3:]).max() < 0.02, lags
+# "the same numbers ablate_timesteps gives for the model at that epoch" (the last one here).
+idx = history.val_index
+check = lw.ablate_timesteps(
+    model, X_test[idx], y_test[idx], max_lag=14, metric="mse", progress=False
+)
+assert np.allclose(check.importance_by_lag, lags[-1], rtol=1e-5, atol=1e-7)
 """,
     "research_workflow.ipynb": r"""
 import numpy as np

@@ -5,11 +5,13 @@ Functions take a model and arrays and return typed result objects; no drawing he
 
 from ._ablation import Ablation, ablate_timesteps
 from ._activations import gate_activations
+from ._history import WeightHistory
 from ._memory import MemoryRetention, memory_retention
 
 __all__ = [
     "Ablation",
     "MemoryRetention",
+    "WeightHistory",
     "ablate_timesteps",
     "gate_activations",
     "memory_retention",

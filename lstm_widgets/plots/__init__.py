@@ -6,6 +6,7 @@ Never imports ipywidgets or pyplot.
 from ._ablation import AblationDisplay
 from ._activations import GateActivationDisplay
 from ._figure import BlitRenderer, new_figure, render_png
+from ._history import GateHistoryDisplay, LagHistoryDisplay
 from ._memory import MemoryRetentionDisplay
 from ._weights import WeightHeatmapDisplay
 
@@ -13,6 +14,8 @@ __all__ = [
     "AblationDisplay",
     "BlitRenderer",
     "GateActivationDisplay",
+    "GateHistoryDisplay",
+    "LagHistoryDisplay",
     "MemoryRetentionDisplay",
     "WeightHeatmapDisplay",
     "new_figure",

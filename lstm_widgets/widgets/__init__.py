@@ -3,6 +3,7 @@
 from ._ablation import AblationExplorer
 from ._activations import GateActivationExplorer, MemoryView
 from ._dashboard import LSTMExplorer
+from ._history import TrainingHistoryExplorer
 from ._weights import WeightExplorer
 
 __all__ = [
@@ -10,5 +11,6 @@ __all__ = [
     "GateActivationExplorer",
     "LSTMExplorer",
     "MemoryView",
+    "TrainingHistoryExplorer",
     "WeightExplorer",
 ]
