@@ -12,18 +12,25 @@ import numpy as np
 import traitlets as tl
 
 from ..adapters import as_model
-from ..analysis import Ablation, ablate_timesteps
-from ..analysis._ablation import model_output_shape
-from ..analysis._masks import baseline_names, input_kind
-from ..analysis._metrics import LOSSES
-from ..analysis._source import copied_source
-from ..analysis._tokens import reads_tokens
-from ..plots import AblationDisplay
-from ._base import FigureView
-from ._common import Choice, ChoiceButtons, StrictIntSlider, check_feature_names
+from ..analysis import (
+    LOSSES,
+    METRIC_LABELS,
+    Ablation,
+    ablate_timesteps,
+    baseline_names,
+    copied_source,
+    input_kind,
+    model_output_shape,
+    reads_tokens,
+)
+from ..core import LRUCache
+from ..plots import AblationDisplay, check_feature_names
+from ._base import FigureView, Resolved
+from ._common import Choice, ChoiceButtons, StrictIntSlider
 
 VIEWS = {"bars": "per-step bars", "heatmap": "lag x feature"}
-_METRIC_LABELS = {"change": "change of output", "mse": "MSE increase", "mae": "MAE increase"}
+_BASELINES = ("zeros", "mean", "hold", "permute", "mask")
+_METRICS = ("change", *sorted(LOSSES))
 _SETTINGS = ("baseline", "metric", "output", "view", "max_lag")
 _CACHE_RESULTS = 64  # results kept per widget (the most recently shown)
 
@@ -88,18 +95,22 @@ class AblationExplorer(FigureView):
     >>> w.result.to_frame().head()  # doctest: +SKIP
     """
 
-    baseline = tl.Unicode(
+    baseline = Resolved(
+        _BASELINES,
         "zeros",
+        resolve="_baseline_choice",
         help="What replaces an ablated step: 'zeros', 'mean', 'hold', 'permute', or 'mask' "
         "(removed as the model's padding is) for a model that masks its input.",
     )
-    metric = tl.Unicode(
+    metric = Resolved(
+        _METRICS,
         "change",
+        resolve="_metric_choice",
         help="'change' (mean |change of output|), or with y: 'mse', 'mae' (loss increase).",
     )
     output = tl.Unicode("all", help="The output scored: 'all', or one output's name.")
-    view = tl.Unicode(
-        "bars", help="'bars' (whole steps ablated) or 'heatmap' (each lag x feature cell)."
+    view = Resolved(
+        VIEWS, "bars", help="'bars' (whole steps ablated) or 'heatmap' (each lag x feature cell)."
     )
     max_lag = tl.Int(1, help="Compute lags 1 .. max_lag only (T: all of them).")
     result = _ShownResult(
@@ -151,7 +162,7 @@ class AblationExplorer(FigureView):
         self._outputs = self._output_names(
             model_output_shape(self._model, self._source, forward=forward)
         )
-        self._cache: dict[tuple, Ablation] = {}
+        self._cache: LRUCache[Ablation] = LRUCache(_CACHE_RESULTS)
         self.display: AblationDisplay | None = None
         self._display_key: tuple | None = None
         self._shown: tuple | None = None  # settings of the result on show
@@ -165,7 +176,7 @@ class AblationExplorer(FigureView):
         metrics = ["change"] + (sorted(LOSSES) if self._y is not None else [])
         self.baseline_dropdown = Choice(options=self._baselines, description="baseline")
         self.metric_dropdown = Choice(
-            options=[(_METRIC_LABELS[m], m) for m in metrics], description="metric"
+            options=[(_metric_label(m), m) for m in metrics], description="metric"
         )
         self.output_dropdown = Choice(
             options=[("all outputs", "all")] + [(n, n) for n in self._outputs],
@@ -203,30 +214,22 @@ class AblationExplorer(FigureView):
             ]
         )
         self._attach(self.controls)
-        self._ready = True
-        self._on_settings()
+        self._start()
 
     # ---- trait validation ----------------------------------------------------------------
-    @tl.validate("baseline")
-    def _valid_baseline(self, proposal):
-        if proposal.value not in self._baselines:
-            raise tl.TraitError(
-                f"Expected baseline in {self._baselines}, received {proposal.value!r}."
-            )
-        return proposal.value
+    def _baseline_choice(self, value):
+        if value not in self._baselines:
+            raise ValueError(f"Expected baseline in {self._baselines}, received {value!r}.")
+        return value
 
-    @tl.validate("metric")
-    def _valid_metric(self, proposal):
-        value = proposal.value
+    def _metric_choice(self, value):
         if value in LOSSES and self._y is None:
-            raise tl.TraitError(
+            raise ValueError(
                 f"metric={value!r} needs targets: create the explorer with y "
                 "(AblationExplorer(model, X, y)); without y only 'change' is available."
             )
-        if value != "change" and value not in LOSSES:
-            raise tl.TraitError(
-                f"Expected metric in {['change', *sorted(LOSSES)]}, received {value!r}."
-            )
+        if value not in _METRICS:
+            raise ValueError(f"Expected metric in {list(_METRICS)}, received {value!r}.")
         return value
 
     @tl.validate("output")
@@ -235,12 +238,6 @@ class AblationExplorer(FigureView):
             raise tl.TraitError(
                 f"Expected output in {['all', *self._outputs]}, received {proposal.value!r}."
             )
-        return proposal.value
-
-    @tl.validate("view")
-    def _valid_view(self, proposal):
-        if proposal.value not in VIEWS:
-            raise tl.TraitError(f"Expected view in {list(VIEWS)}, received {proposal.value!r}.")
         return proposal.value
 
     @tl.validate("max_lag")
@@ -263,10 +260,10 @@ class AblationExplorer(FigureView):
     # ---- reactions -----------------------------------------------------------------------
     @tl.observe("baseline", "metric", "output", "view", "max_lag")
     def _on_change(self, change) -> None:
-        if getattr(self, "_ready", False):
-            self._on_settings()
+        if self._ready:
+            self._redraw()
 
-    def _on_settings(self) -> None:
+    def _redraw(self) -> None:
         """Show the cached result of the current settings, or mark the figure stale."""
         key = self.settings
         cached = self._cached(key)
@@ -376,11 +373,8 @@ class AblationExplorer(FigureView):
         return self._cache.get(key)
 
     def _store(self, key: tuple, result: Ablation) -> None:
-        """Cache ``result``; beyond ``_CACHE_RESULTS`` the oldest goes (memory stays bounded)."""
-        self._cache.pop(key, None)
+        """Cache ``result``; beyond ``_CACHE_RESULTS`` the least recent goes."""
         self._cache[key] = result
-        while len(self._cache) > _CACHE_RESULTS:
-            self._cache.pop(next(iter(self._cache)))
 
     def _on_progress(self, done: int, total: int) -> None:
         if self.progress.max != total:
@@ -444,3 +438,8 @@ class AblationExplorer(FigureView):
         if self.feature_names is not None and size == len(self.feature_names):
             return list(self.feature_names)
         return [f"output {k}" for k in range(size)]
+
+
+def _metric_label(metric: str) -> str:
+    """Return the dropdown label of a metric: what its score measures."""
+    return METRIC_LABELS[None if metric == "change" else metric]

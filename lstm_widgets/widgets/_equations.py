@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 
-from ..core import GATE_LONG_NAMES, GATES, KINDS, GateWeights
+from ..core import GATE_LONG_NAMES, GATES, MATRIX_WORDS, GateWeights, check_kind
 
 # How an activation is written in an equation. Keras 2's hard_sigmoid differs from Keras 3's
 # in its slope, not in what it does, so both read "hard_sigmoid".
@@ -19,15 +19,6 @@ _GATE_SYMBOL = {
     "GRU": {"z": "z_t", "r": "r_t", "h": "h~_t"},
     "SimpleRNN": {"h": "h_t"},
 }
-
-_MATRIX_WORDS = {"W": "input kernel", "U": "recurrent kernel", "b": "bias"}
-
-
-def check_kind(kind: str) -> str:
-    """Return ``kind`` if it is a supported layer kind, else raise ``ValueError``."""
-    if kind not in GATES:
-        raise ValueError(f"Expected a layer kind in {list(KINDS)}, received {kind!r}.")
-    return kind
 
 
 def shown_activation(name: str | None) -> str:
@@ -315,13 +306,13 @@ def _matrix_note(gw: GateWeights, gate: str, matrix: str) -> str:
         gate_words = f"the {GATE_LONG_NAMES[kind][gate]} gate"
     if matrix == "W":
         text = (
-            f"Showing W{sub}, the {_MATRIX_WORDS['W']} of {which}: row j is input feature j, "
+            f"Showing W{sub}, the {MATRIX_WORDS['W']} of {which}: row j is input feature j, "
             f"column k is hidden unit k; W{sub}[j, k] is how strongly feature j at step t "
             f"pushes {gate_words} of unit k."
         )
     elif matrix == "U":
         text = (
-            f"Showing U{sub}, the {_MATRIX_WORDS['U']} of {which}: row j is the previous "
+            f"Showing U{sub}, the {MATRIX_WORDS['U']} of {which}: row j is the previous "
             f"hidden unit h_{{t-1}}[j], column k is hidden unit k; it carries the past into "
             f"{gate_words}."
         )

@@ -21,7 +21,7 @@ def encode_png(rgba: np.ndarray, *, compress_level: int = 1) -> bytes:
     return _png(rows.shape[0], (rows.shape[1] - 1) // 3, zlib.compress(rows, compress_level))
 
 
-class PngEncoder:
+class PngEncoder:  # the encoder plots/_png.py held until Pillow replaced it
     """Encode successive frames of one figure, recompressing only the bands that changed.
 
     A widget that redraws in place changes a few panels between frames; the rest of the
