@@ -221,7 +221,8 @@ class Renderer:
             snapshot = self._snapshots[depth] if depth < len(self._snapshots) else None
             if reuse and layer_key is not None and snapshot and snapshot[0] == layer_key:
                 continue
-            canvas.restore_region(self._snapshots[depth - 1][1] if reuse and depth else background)
+            if reuse:  # the first layer to draw: over the last one kept, or the background
+                canvas.restore_region(self._snapshots[depth - 1][1] if depth else background)
             reuse = False
             agg = canvas.get_renderer()
             for artist in artists:

@@ -221,7 +221,7 @@ class GateActivationExplorer(FigureView):
     def _rebuild(self) -> None:
         """Lay the panels out afresh on the same figure (the layer's shape changed)."""
         data = self._view_data()
-        self.renderer.invalidate(relayout=True)
+        self._renderer.invalidate(relayout=True)
         self.figure.clear()
         self._display = GateActivationDisplay(
             data.pop("inputs"),
@@ -250,7 +250,7 @@ class GateActivationExplorer(FigureView):
     def refresh(self) -> None:
         """Re-encode the figure, redrawing only the changing artists when the axes stand still."""
         display = self._display
-        self.image.value = self.renderer.render(
+        self.image.value = self._renderer.render(
             display.animated_artists(), display.static_key(), stamps=display.title_stamps()
         )
 

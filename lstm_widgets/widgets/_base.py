@@ -92,7 +92,7 @@ class FigureView(ipw.VBox):
 
     def __init__(self, *, figsize: tuple[float, float] = (8.0, 4.5), **kwargs) -> None:
         self.figure: Figure = new_figure(figsize)
-        self.renderer = renderer_for(self.figure)
+        self._renderer = renderer_for(self.figure)
         # Natural size, shrinking to fit: a VBox would otherwise stretch (and blur) it.
         self.image = ipw.Image(
             format="png",
@@ -138,7 +138,7 @@ class FigureView(ipw.VBox):
             spec = ax.get_subplotspec()
             if spec is not None:
                 ax.set_subplotspec(spec)
-        self.image.value = self.renderer.render()
+        self.image.value = self._renderer.render()
 
     def _show_error(self, exc: BaseException | None) -> None:
         if exc is None:
