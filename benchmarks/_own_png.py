@@ -1,4 +1,8 @@
-"""PNG encoding of figure pixels: one-off, or incremental for a view redrawn in place."""
+"""The project's former own PNG encoder (lstm_widgets/plots/_png.py), kept for benchmarks.
+
+benchmarks/png_encoding.py compares it with Pillow on the same frames; the package encodes
+through Pillow (lstm_widgets.plots.encode_png) because this one was not 2x faster end to end.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ def encode_png(rgba: np.ndarray, *, compress_level: int = 1) -> bytes:
     return _png(rows.shape[0], (rows.shape[1] - 1) // 3, zlib.compress(rows, compress_level))
 
 
-class PngEncoder:  # the encoder plots/_png.py held until Pillow replaced it
+class PngEncoder:
     """Encode successive frames of one figure, recompressing only the bands that changed.
 
     A widget that redraws in place changes a few panels between frames; the rest of the

@@ -36,8 +36,22 @@ class LRUCache(Generic[V]):
     def __init__(self, maxsize: int) -> None:
         if maxsize < 0:
             raise ValueError(f"Expected maxsize >= 0, received {maxsize}.")
-        self.maxsize = int(maxsize)
         self._data: OrderedDict[Hashable, V] = OrderedDict()
+        self.maxsize = maxsize
+
+    @property
+    def maxsize(self) -> int:
+        """Entries kept; lowering it drops the least recently used at once."""
+        return self._maxsize
+
+    @maxsize.setter
+    def maxsize(self, value: int) -> None:
+        self._maxsize = int(value)
+        self._trim()
+
+    def _trim(self) -> None:
+        while len(self._data) > self._maxsize:
+            self._data.popitem(last=False)
 
     def get(self, key: Hashable, default: V | None = None) -> V | None:
         """Return the entry of ``key`` (now the most recent), or ``default``."""
@@ -60,8 +74,7 @@ class LRUCache(Generic[V]):
     def __setitem__(self, key: Hashable, value: V) -> None:
         self._data[key] = value
         self._data.move_to_end(key)
-        while len(self._data) > self.maxsize:
-            self._data.popitem(last=False)
+        self._trim()
 
     def __getitem__(self, key: Hashable) -> V:
         value = self._data[key]
