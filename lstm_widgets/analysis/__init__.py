@@ -3,6 +3,7 @@
 Functions take a model and arrays and return typed result objects; no drawing here.
 """
 
+from ..adapters import gate_weights  # plots read a model's weights through analysis
 from ._ablation import Ablation, ablate_timesteps, model_output_shape
 from ._activations import gate_activations, layer_inputs_and_mask
 from ._masks import baseline_names, input_kind
@@ -22,6 +23,7 @@ __all__ = [
     "cell_state_limit",
     "copied_source",
     "gate_activations",
+    "gate_weights",
     "input_kind",
     "layer_inputs_and_mask",
     "memory_retention",
