@@ -25,7 +25,8 @@ from ..analysis import (
 )
 from ..core import LRUCache
 from ..plots import AblationDisplay, check_feature_names
-from ._base import FigureView, Resolved
+from ._ablation_drawing import AblationDrawing
+from ._base import CheckedInstance, FigureView, Resolved
 from ._common import Choice, ChoiceButtons, StrictIntSlider
 
 VIEWS = {"bars": "per-step bars", "heatmap": "lag x feature"}
@@ -35,20 +36,7 @@ _SETTINGS = ("baseline", "metric", "output", "view", "max_lag")
 _CACHE_RESULTS = 64  # results kept per widget (the most recently shown)
 
 
-class _ShownResult(tl.Instance):
-    """An Instance trait whose owner's ``@validate`` sees ``None`` too.
-
-    traitlets returns an allowed ``None`` before cross-validation, so ``set_trait(name,
-    None)`` would bypass the check that keeps :attr:`AblationExplorer.result` read-only.
-    """
-
-    def _validate(self, obj, value):
-        if value is None and self.allow_none and not obj._cross_validation_lock:
-            return self._cross_validate(obj, value)
-        return super()._validate(obj, value)
-
-
-class AblationExplorer(FigureView):
+class AblationExplorer(AblationDrawing, FigureView):
     """Time-step ablation of a model on data: settings as traits, a Run button, one figure.
 
     Changing a setting shows its cached result at once; settings not computed yet wait
@@ -113,7 +101,7 @@ class AblationExplorer(FigureView):
         VIEWS, "bars", help="'bars' (whole steps ablated) or 'heatmap' (each lag x feature cell)."
     )
     max_lag = tl.Int(1, help="Compute lags 1 .. max_lag only (T: all of them).")
-    result = _ShownResult(
+    result = CheckedInstance(
         Ablation,
         allow_none=True,
         read_only=True,
@@ -136,27 +124,8 @@ class AblationExplorer(FigureView):
     ) -> None:
         self._model = as_model(model)
         self._forward = forward
-        arr = X if isinstance(X, np.ndarray) else None
-        token_model = forward is not None or reads_tokens(self._model)
-        if arr is not None and not (arr.ndim == 3 or (arr.ndim == 2 and token_model)):
-            raise ValueError(
-                f"Expected X of shape (N, T, F) (samples, time steps, features), or (N, T) "
-                f"token ids for an Embedding model, received an array of shape {arr.shape}."
-            )
-        # Our own copy of the first rows (a stream: the first max_samples sequences).
-        self._source = copied_source(
-            self._model, X, sequence_input=sequence_input, forward=forward, max_samples=max_samples
-        )
-        seq = self._source.seq
-        self._X = seq[..., 0] if self._source.tokens else seq  # token ids stay (N, T)
-        # The targets of the rows kept (the first max_samples when that is given).
-        self._y = self._source.y if y is None else np.array(y, copy=True)[: len(self._X)]
-        T, F = seq.shape[1], seq.shape[2]
-        if self._source.several or forward is not None or not callable(self._model):
-            tokens, masked = self._source.tokens, False  # masks are read on one plain input
-        else:
-            tokens, masked = input_kind(self._model, self._X)
-        self._baselines = baseline_names(tokens, masked)
+        tokens, masked = self._read_data(X, y, sequence_input, max_samples)
+        T, F = self._X.shape[1], self._source.seq.shape[2]
         self.feature_names = check_feature_names(feature_names, F)
         self._batch_size = batch_size
         self._outputs = self._output_names(
@@ -173,6 +142,36 @@ class AblationExplorer(FigureView):
         self.cax = self.figure.add_subplot(self._grid[1])
         self._placeholder()
 
+        self._build_controls(T, tokens, masked)
+        self._attach(self.controls)
+        self._start()
+
+    def _read_data(self, X, y, sequence_input, max_samples) -> tuple[bool, bool]:
+        """Copy the first rows of ``X`` (and ``y``); return (token ids, masked model)."""
+        forward = self._forward
+        arr = X if isinstance(X, np.ndarray) else None
+        token_model = forward is not None or reads_tokens(self._model)
+        if arr is not None and not (arr.ndim == 3 or (arr.ndim == 2 and token_model)):
+            raise ValueError(
+                f"Expected X of shape (N, T, F) (samples, time steps, features), or (N, T) "
+                f"token ids for an Embedding model, received an array of shape {arr.shape}."
+            )
+        # Our own copy of the first rows (a stream: the first max_samples sequences).
+        self._source = copied_source(
+            self._model, X, sequence_input=sequence_input, forward=forward, max_samples=max_samples
+        )
+        seq = self._source.seq
+        self._X = seq[..., 0] if self._source.tokens else seq  # token ids stay (N, T)
+        # The targets of the rows kept (the first max_samples when that is given).
+        self._y = self._source.y if y is None else np.array(y, copy=True)[: len(self._X)]
+        if self._source.several or forward is not None or not callable(self._model):
+            tokens, masked = self._source.tokens, False  # masks are read on one plain input
+        else:
+            tokens, masked = input_kind(self._model, self._X)
+        self._baselines = baseline_names(tokens, masked)
+        return tokens, masked
+
+    def _build_controls(self, T: int, tokens: bool, masked: bool) -> None:
         metrics = ["change"] + (sorted(LOSSES) if self._y is not None else [])
         self.baseline_dropdown = Choice(options=self._baselines, description="baseline")
         self.metric_dropdown = Choice(
@@ -213,8 +212,6 @@ class AblationExplorer(FigureView):
                 ipw.HBox([self.run_button, self.progress, self.status]),
             ]
         )
-        self._attach(self.controls)
-        self._start()
 
     # ---- trait validation ----------------------------------------------------------------
     def _baseline_choice(self, value):
@@ -380,55 +377,6 @@ class AblationExplorer(FigureView):
         if self.progress.max != total:
             self.progress.max = total
         self.progress.value = done
-
-    # ---- drawing -------------------------------------------------------------------------
-    def _show(self, result: Ablation, settings: tuple) -> None:
-        """Draw ``result`` (computed with ``settings``): in place when only numbers changed."""
-        kind = "heatmap" if result.by_feature else "bars"
-        key = (kind, result.importance.shape)
-        if self.display is not None and self._display_key == key:
-            self.display.update(result)
-        else:
-            self._clear_axes(kind)
-            self.display = AblationDisplay.from_result(
-                result, feature_names=self.feature_names, ax=self.ax, cax=self.cax, kind=kind
-            )
-            self._display_key = key
-        if result.output is not None:
-            title = self.display.ax_.get_title(loc="left")
-            self.display.ax_.set_title(
-                f"{title}, output: {self._outputs[result.output]}", fontsize="small", loc="left"
-            )
-        self._shown = settings
-        self._showing = result
-        self.set_trait("result", result)
-
-    def _clear_axes(self, kind: str) -> None:
-        """Empty the axes for a new display, taking the old colour bar off its axes.
-
-        A colour bar drawn on axes that held one wraps the old one's locator and remove
-        method (keeping the old bar, image and display alive): toggling views would nest
-        them until a redraw hits the recursion limit. Removed, the bar takes its axes out
-        of the figure; they come back free of it (remove method, locator, ``cla``).
-        """
-        colorbar = None if self.display is None else self.display.colorbar_
-        if colorbar is not None:
-            colorbar.remove()
-            self.figure.add_axes(self.cax)
-            self.cax.set_axes_locator(None)
-            self.cax.cla()  # the colour bar's own reset of the axes it drew on
-        self.ax.clear()
-        self.cax.clear()
-        self.cax.set_visible(kind == "heatmap")
-
-    def _placeholder(self) -> None:
-        self.cax.set_visible(False)
-        self.ax.text(
-            0.5, 0.5, "Press Run to ablate each time step", ha="center", va="center",
-            transform=self.ax.transAxes, color="0.4",
-        )  # fmt: skip
-        self.ax.set_axis_off()
-        self.refresh()
 
     def _output_names(self, shape: tuple[int, ...]) -> list[str]:
         """Names of the output units on the last axis; empty when there is only one."""

@@ -78,6 +78,20 @@ class Resolved(tl.CaselessStrEnum):
         raise tl.TraitError(f"Expected {self.name} in {list(self.values)}, received {value!r}.")
 
 
+class CheckedInstance(tl.Instance):
+    """An Instance trait whose owner's ``@validate`` sees ``None`` too.
+
+    traitlets returns an allowed ``None`` before cross-validation, so ``set_trait(name,
+    None)`` would bypass a check such as the one keeping ``AblationExplorer.result``
+    read-only.
+    """
+
+    def _validate(self, obj, value):
+        if value is None and self.allow_none and not obj._cross_validation_lock:
+            return self._cross_validate(obj, value)
+        return super()._validate(obj, value)
+
+
 class FigureView(ipw.VBox):
     """A box holding controls, one persistent matplotlib Figure shown as a PNG, and an error line.
 

@@ -77,21 +77,23 @@ def gate_equations(
     out = {}
     for key in GATES[kind]:
         fn = act if (kind, key) in {("LSTM", "c"), ("GRU", "h"), ("SimpleRNN", "h")} else rec
-        bias = f" + b_{key}" if use_bias else ""
-        rbias = f" + b'_{key}" if use_bias else ""
-        if kind == "GRU" and reset_after:
-            if key == "h":
-                inner = f"x_t W_h{bias} + r_t * (h_{{t-1}} U_h{rbias})"
-            else:
-                inner = f"x_t W_{key}{bias} + h_{{t-1}} U_{key}{rbias}"
-        elif kind == "GRU" and key == "h":
-            inner = f"x_t W_h + (r_t * h_{{t-1}}) U_h{bias}"
-        elif two:
-            inner = f"x_t W_{key}{bias} + h_{{t-1}} U_{key}{rbias}"
-        else:
-            inner = f"x_t W_{key} + h_{{t-1}} U_{key}{bias}"
-        out[key] = f"{sym[key]} = {fn}({inner})"
+        out[key] = f"{sym[key]} = {fn}({_gate_sum(kind, key, reset_after, two, use_bias)})"
     return out
+
+
+def _gate_sum(kind: str, key: str, reset_after: bool | None, two: bool, use_bias: bool) -> str:
+    """Return the argument of a gate's activation: input, recurrent and bias terms."""
+    bias = f" + b_{key}" if use_bias else ""
+    rbias = f" + b'_{key}" if use_bias else ""
+    if kind == "GRU" and reset_after:
+        if key == "h":
+            return f"x_t W_h{bias} + r_t * (h_{{t-1}} U_h{rbias})"
+        return f"x_t W_{key}{bias} + h_{{t-1}} U_{key}{rbias}"
+    if kind == "GRU" and key == "h":
+        return f"x_t W_h + (r_t * h_{{t-1}}) U_h{bias}"
+    if two:
+        return f"x_t W_{key}{bias} + h_{{t-1}} U_{key}{rbias}"
+    return f"x_t W_{key} + h_{{t-1}} U_{key}{bias}"
 
 
 def _bias_rows(kind: str, reset_after: bool | None, bias_rows: int | None) -> int:
@@ -229,61 +231,27 @@ def weights_lesson(
         HTML (no scripts, no styles beyond inline ones).
     """
     gw = gate_weights
-    kind, F, H = gw.kind, gw.input_dim, gw.units
-    n = len(gw.gates)
-    name = layer_name or gw.name or kind
     esc = html.escape
-    eqs = gate_equations(
-        kind,
-        activation=gw.activation,
-        recurrent_activation=gw.recurrent_activation,
-        reset_after=gw.reset_after,
-        use_bias=gw.use_bias,
-        bias_rows=2 if gw.b.ndim == 2 else 1,
-    )
-    lines = []
-    for key, eq in eqs.items():
-        long = GATE_LONG_NAMES[kind][key]
-        line = esc(f"{eq:<56}  {long}")
-        lines.append(f"<b>{line}</b>" if key == gate else line)
-    lines.extend(esc(eq) for eq in state_equations(kind, activation=gw.activation))
-    legend = "x_t: input at step t; h_{t-1}: previous hidden state; * multiplies element-wise."
-    if gw.b.ndim == 2 and gw.use_bias:
-        legend += " b: input bias (row 0 of b); b': recurrent bias (row 1)."
-
-    b_shape = _shape(gw.b.shape)
-    shapes = (
-        f"W ({_shape(gw.W.shape)} = F x {n}H), U ({_shape(gw.U.shape)} = H x {n}H) "
-        f"and b ({b_shape})"
-    )
     formula, count = param_count_formula(
-        kind,
-        F,
-        H,
+        gw.kind,
+        gw.input_dim,
+        gw.units,
         reset_after=gw.reset_after,
         use_bias=gw.use_bias,
         bias_rows=2 if gw.b.ndim == 2 else 1,
     )
-    if reported_params is None:
-        check = ""
-    elif int(reported_params) == count:
-        check = f" This equals the framework's own count_params() for the layer: {count}."
-    else:
-        check = (
-            f" The framework reports {int(reported_params)} for the layer, not {count}: "
-            "it holds weights this view does not show."
-        )
     parts = [
-        f"<b>{esc(name)}</b>: {kind}, H = {H} units, F = {F} inputs per step"
+        f"<b>{esc(layer_name or gw.name or gw.kind)}</b>: {gw.kind}, H = {gw.units} units, "
+        f"F = {gw.input_dim} inputs per step"
         + (" (reads the sequence backwards)" if gw.go_backwards else "")
         + ".",
-        '<pre style="margin:4px 0;font-size:12px;line-height:1.35">' + "\n".join(lines) + "</pre>",
-        f'<span style="color:#555">{esc(legend)}</span>',
+        *_equation_block(gw, gate),
         "<b>No time axis in the weights.</b> The same "
-        + esc(shapes)
+        + esc(_shapes(gw))
         + " are applied at every one of the T time steps, so time_steps appears in no "
         "weight shape: a longer sequence uses the same weights more often.",
-        f"<b>Parameters.</b> <code>{esc(formula)}</code>.{esc(check)}",
+        f"<b>Parameters.</b> <code>{esc(formula)}</code>."
+        + esc(_count_check(reported_params, count)),
     ]
     if bidirectional:
         parts.append(
@@ -292,6 +260,50 @@ def weights_lesson(
         )
     parts.append(_matrix_note(gw, gate, matrix))
     return '<div style="font-size:13px;line-height:1.45">' + "<br>".join(parts) + "</div>"
+
+
+def _equation_block(gw: GateWeights, gate: str) -> list[str]:
+    """Return the gate equations (``gate`` bold), state equations and legend, as HTML."""
+    esc = html.escape
+    eqs = gate_equations(
+        gw.kind,
+        activation=gw.activation,
+        recurrent_activation=gw.recurrent_activation,
+        reset_after=gw.reset_after,
+        use_bias=gw.use_bias,
+        bias_rows=2 if gw.b.ndim == 2 else 1,
+    )
+    lines = []
+    for key, eq in eqs.items():
+        line = esc(f"{eq:<56}  {GATE_LONG_NAMES[gw.kind][key]}")
+        lines.append(f"<b>{line}</b>" if key == gate else line)
+    lines.extend(esc(eq) for eq in state_equations(gw.kind, activation=gw.activation))
+    legend = "x_t: input at step t; h_{t-1}: previous hidden state; * multiplies element-wise."
+    if gw.b.ndim == 2 and gw.use_bias:
+        legend += " b: input bias (row 0 of b); b': recurrent bias (row 1)."
+    return [
+        '<pre style="margin:4px 0;font-size:12px;line-height:1.35">' + "\n".join(lines) + "</pre>",
+        f'<span style="color:#555">{esc(legend)}</span>',
+    ]
+
+
+def _shapes(gw: GateWeights) -> str:
+    n = len(gw.gates)
+    return (
+        f"W ({_shape(gw.W.shape)} = F x {n}H), U ({_shape(gw.U.shape)} = H x {n}H) "
+        f"and b ({_shape(gw.b.shape)})"
+    )
+
+
+def _count_check(reported_params: int | None, count: int) -> str:
+    if reported_params is None:
+        return ""
+    if int(reported_params) == count:
+        return f" This equals the framework's own count_params() for the layer: {count}."
+    return (
+        f" The framework reports {int(reported_params)} for the layer, not {count}: "
+        "it holds weights this view does not show."
+    )
 
 
 def _matrix_note(gw: GateWeights, gate: str, matrix: str) -> str:
