@@ -1,4 +1,4 @@
-"""The renderer's PNG encoding: every frame decodes to exactly the pixels given, alpha and dpi kept."""
+"""The renderer's PNG encoding: frames decode to exactly the pixels given; alpha, dpi kept."""
 
 import io
 

@@ -205,9 +205,8 @@ def weights_lesson(
 ) -> str:
     """Return an HTML fragment that explains one view of a layer's weights.
 
-    It gives every gate's equation (the selected one in bold), says that the same weights
-    run at every one of the ``T`` steps so that ``time_steps`` is in no weight shape, and
-    works out the parameter count.
+    Every gate's equation (``gate`` in bold), why no weight has a time axis, the parameter
+    count.
 
     Parameters
     ----------
@@ -220,8 +219,7 @@ def weights_lesson(
     layer_name : str, optional
         Name to show; defaults to ``gate_weights.name``.
     reported_params : int, optional
-        The framework's own parameter count for the layer (one direction), shown beside
-        the formula so the two can be compared.
+        The framework's own parameter count (one direction), shown beside the formula.
     bidirectional : bool, default=False
         Whether the layer is one direction of a ``Bidirectional`` wrapper.
 
@@ -230,16 +228,12 @@ def weights_lesson(
     str
         HTML (no scripts, no styles beyond inline ones).
     """
-    gw = gate_weights
-    esc = html.escape
+    gw, esc = gate_weights, html.escape
+    rows = 2 if gw.b.ndim == 2 else 1
     formula, count = param_count_formula(
-        gw.kind,
-        gw.input_dim,
-        gw.units,
-        reset_after=gw.reset_after,
-        use_bias=gw.use_bias,
-        bias_rows=2 if gw.b.ndim == 2 else 1,
-    )
+        gw.kind, gw.input_dim, gw.units, reset_after=gw.reset_after, use_bias=gw.use_bias,
+        bias_rows=rows,
+    )  # fmt: skip
     parts = [
         f"<b>{esc(layer_name or gw.name or gw.kind)}</b>: {gw.kind}, H = {gw.units} units, "
         f"F = {gw.input_dim} inputs per step"
