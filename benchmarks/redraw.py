@@ -145,11 +145,8 @@ def case_weights(n: int = 200, units: int = 256, features: int = 32) -> dict:
         _baseline_frame(gw, w.gate, w.matrix, names)  # warm pyplot's caches alike
 
     # The widget keeps each view's PNG; time real redraws with that cache off, then hits.
-    from lstm_widgets.widgets import _weights as weights_widget
-
-    cache_size = weights_widget._PNG_CACHE_SIZE
-    weights_widget._PNG_CACHE_SIZE = 0
-    w._png_cache.clear()
+    cache_size = w._png_cache.maxsize
+    w._png_cache.maxsize = 0
     project, baseline, sizes = [], [], []
     try:
         for trait, value in steps:
@@ -162,7 +159,7 @@ def case_weights(n: int = 200, units: int = 256, features: int = 32) -> dict:
             _baseline_frame(gw, w.gate, w.matrix, names)
             baseline.append(time.perf_counter() - t0)
     finally:
-        weights_widget._PNG_CACHE_SIZE = cache_size
+        w._png_cache.maxsize = cache_size
     cached = []
     for trait, value in steps:
         t0 = time.perf_counter()

@@ -1,19 +1,16 @@
-"""The PNG writers: every frame decodes to exactly the pixels given."""
+"""The renderer's PNG encoding: frames decode to exactly the pixels given; alpha, dpi kept."""
 
 import io
-import zlib
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from lstm_widgets.plots._png import PngEncoder, encode_png
+from lstm_widgets.plots import encode_png, new_figure, render_png
 
 
 def _decode(png: bytes) -> np.ndarray:
-    idat = png[png.index(b"IDAT") + 4 : png.index(b"IEND") - 8]
-    zlib.decompress(idat)  # checks the stream and its Adler-32
-    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    return np.asarray(Image.open(io.BytesIO(png)))
 
 
 def _frame(rng, h=130, w=90):
@@ -24,33 +21,37 @@ def _frame(rng, h=130, w=90):
 
 def test_one_off_encoding_round_trips():
     frame = _frame(np.random.default_rng(0))
-    np.testing.assert_array_equal(_decode(encode_png(frame)), frame[..., :3])
+    np.testing.assert_array_equal(_decode(encode_png(frame)), frame)
 
 
-def test_incremental_frames_round_trip_and_recompress_only_changed_bands():
-    rng = np.random.default_rng(1)
-    enc = PngEncoder(band_rows=10)
-    frame = _frame(rng)
-    np.testing.assert_array_equal(_decode(enc.encode(frame)), frame[..., :3])
-    assert enc.bands_compressed == 13  # all of ceil(130 / 10)
-    frame[42:47, 5:30, :3] = rng.integers(0, 256, size=(5, 25, 3))  # inside band 4
-    np.testing.assert_array_equal(_decode(enc.encode(frame)), frame[..., :3])
-    assert enc.bands_compressed == 14
-    same = enc.encode(frame.copy())
-    assert enc.bands_compressed == 14 and _decode(same).tolist() == frame[..., :3].tolist()
+def test_alpha_is_kept():
+    frame = _frame(np.random.default_rng(1))
+    frame[5:15, 5:40, 3] = np.arange(35, dtype=np.uint8)[None, :] * 7
+    png = encode_png(frame)
+    assert Image.open(io.BytesIO(png)).mode == "RGBA"
+    np.testing.assert_array_equal(_decode(png), frame)
+
+
+def test_dpi_is_written_as_savefig_does():
+    png = encode_png(_frame(np.random.default_rng(2)), dpi=100.0)
+    dpi = Image.open(io.BytesIO(png)).info["dpi"]
+    assert dpi == pytest.approx((100.0, 100.0), abs=0.01)
+    fig = new_figure((2.0, 1.5))
+    fig.set_dpi(80)
+    assert Image.open(io.BytesIO(render_png(fig))).info["dpi"] == pytest.approx((80, 80), abs=0.01)
 
 
 @pytest.mark.parametrize("shape", [(7, 5), (64, 33)])
-def test_a_new_size_starts_afresh(shape):
-    enc = PngEncoder(band_rows=4)
-    enc.encode(_frame(np.random.default_rng(2)))
+def test_any_size_round_trips(shape):
     frame = np.random.default_rng(3).integers(0, 256, size=(*shape, 4), dtype=np.uint8)
-    np.testing.assert_array_equal(_decode(enc.encode(frame)), frame[..., :3])
+    np.testing.assert_array_equal(_decode(encode_png(frame)), frame)
 
 
-def test_the_encoder_keeps_its_own_copy_of_the_pixels():
-    enc = PngEncoder(band_rows=8)
-    frame = _frame(np.random.default_rng(4))
-    enc.encode(frame)
-    frame[50:60, 20:40, :3] = 0  # the caller reuses its buffer, as Agg does
-    np.testing.assert_array_equal(_decode(enc.encode(frame)), frame[..., :3])
+def test_the_figure_pixels_are_what_savefig_writes():
+    fig = new_figure((3.0, 2.0))
+    ax = fig.add_subplot()
+    ax.plot([0, 1, 2], [1, 0, 2])
+    png = render_png(fig)
+    saved = io.BytesIO()
+    fig.savefig(saved, format="png", dpi=fig.dpi)
+    np.testing.assert_array_equal(_decode(png), _decode(saved.getvalue()))

@@ -11,14 +11,14 @@ from matplotlib.collections import PolyCollection
 from PIL import Image
 
 from lstm_widgets import GateWeights, WeightHeatmapDisplay
-from lstm_widgets.plots._equations import (
+from lstm_widgets.plots import fixed_weight_axes
+from lstm_widgets.plots._figure import downsample, new_figure, render_png
+from lstm_widgets.widgets._equations import (
     gate_equations,
     param_count_formula,
     state_equations,
     weights_lesson,
 )
-from lstm_widgets.plots._figure import downsample, new_figure, render_png
-from lstm_widgets.plots._weights import fixed_weight_axes
 
 F, H = 3, 5
 X = "\u00d7"  # the multiplication sign in titles

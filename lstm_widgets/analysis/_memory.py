@@ -65,7 +65,7 @@ class MemoryRetention:
         """Draw the curves; see :class:`lstm_widgets.plots.MemoryRetentionDisplay`."""
         from ..plots import MemoryRetentionDisplay  # lazy: the one sanctioned upward import
 
-        return MemoryRetentionDisplay.from_result(self).plot(ax=ax, **kwargs)
+        return MemoryRetentionDisplay.from_result(self, ax=ax, **kwargs)
 
 
 def _first_below_half(curves: np.ndarray, lags: np.ndarray) -> np.ndarray:

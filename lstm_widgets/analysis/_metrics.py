@@ -23,6 +23,13 @@ def _mae(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
 LOSSES: dict[str, LossFn] = {"mse": _mse, "mae": _mae}
 """Named loss metrics: per-sample mean squared and mean absolute error over the outputs."""
 
+METRIC_LABELS: dict[str | None, str] = {
+    None: "mean |change of output|",
+    "mse": "increase of MSE",
+    "mae": "increase of MAE",
+}
+"""What each metric's score measures, in words (``None``: the output change)."""
+
 
 def resolve_metric(metric: Any) -> tuple[str | None, LossFn | None]:
     """Return ``(name, per-sample loss)`` for ``metric``; ``(None, None)`` for the output change.

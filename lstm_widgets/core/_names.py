@@ -1,4 +1,8 @@
-"""Gate keys, their long aliases and the layer kinds they belong to."""
+"""Names users type, resolved once to canonical keys: gates, matrices, colour scales.
+
+Every boundary (a Display's arguments, a widget's traits) resolves through these functions;
+everything behind it holds canonical values only.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +27,33 @@ _EXTRA_ALIASES: dict[str, dict[str, str]] = {
     "SimpleRNN": {"hidden": "h"},
 }
 
-MATRICES: tuple[str, ...] = ("W", "U", "b")
+MATRIX_WORDS: dict[str, str] = {"W": "input kernel", "U": "recurrent kernel", "b": "bias"}
+"""Canonical matrix keys and what they hold."""
+
+SCALE_WORDS: dict[str, str] = {
+    "view": "fit the matrix on show",
+    "shared": "one scale for all gates of the layer",
+}
+"""Colour-scale modes of a weight view and what they mean."""
+
+_MATRIX_ALIASES = {
+    "w": "W",
+    "kernel": "W",
+    "u": "U",
+    "recurrent_kernel": "U",
+    "b": "b",
+    "bias": "b",
+}
+_SCALE_ALIASES = {
+    "view": "view",
+    "per view": "view",
+    "per_view": "view",
+    "shared": "shared",
+    "shared by gates": "shared",
+    "gates": "shared",
+    "layer": "shared",
+}
+
 KINDS: tuple[str, ...] = tuple(GATES)
 
 
@@ -60,8 +90,9 @@ def resolve_gate(kind: str, gate: str) -> str:
 
     Raises
     ------
-    KeyError
-        If ``gate`` names no gate of this kind; the message lists the valid names.
+    GateNameError
+        If ``gate`` names no gate of this kind; the message lists the valid names. It is
+        both a ``ValueError`` and (for older callers) a ``KeyError``.
 
     Examples
     --------
@@ -72,5 +103,77 @@ def resolve_gate(kind: str, gate: str) -> str:
     key = aliases.get(str(gate).lower()) if isinstance(gate, str) else None
     if key is None:
         valid = ", ".join(f"{k!r} ({GATE_LONG_NAMES[kind][k]})" for k in GATES[kind])
-        raise KeyError(f"{kind} layers have the gates {valid}; received gate={gate!r}.")
+        raise GateNameError(f"{kind} layers have the gates {valid}; received gate={gate!r}.")
+    return key
+
+
+class GateNameError(ValueError, KeyError):
+    """A gate name that a layer kind does not have (a ``ValueError`` and a ``KeyError``)."""
+
+    def __str__(self) -> str:  # a KeyError would print the message in quotes
+        return str(self.args[0]) if self.args else ""
+
+
+def resolve_gate_choice(kind: str, gate: str) -> str:
+    """Return ``"all"`` or the canonical key of ``gate`` (a key or alias) for a ``kind`` layer.
+
+    Raises
+    ------
+    GateNameError
+        If ``gate`` is neither ``"all"`` nor a gate of ``kind``; the message lists them.
+
+    Examples
+    --------
+    >>> resolve_gate_choice("LSTM", "Forget")
+    'f'
+    """
+    if isinstance(gate, str) and gate.lower() == "all":
+        return "all"
+    try:
+        return resolve_gate(kind, gate)
+    except GateNameError as exc:
+        raise GateNameError(f"{exc} Use 'all' for the packed matrix.") from None
+
+
+def resolve_matrix(matrix: str) -> str:
+    """Return ``"W"``, ``"U"`` or ``"b"`` for ``matrix`` (also ``"kernel"``, ``"bias"``, ...).
+
+    Raises
+    ------
+    ValueError
+        If ``matrix`` names none of them.
+
+    Examples
+    --------
+    >>> resolve_matrix("recurrent_kernel")
+    'U'
+    """
+    key = _MATRIX_ALIASES.get(matrix.lower()) if isinstance(matrix, str) else None
+    if key is None:
+        raise ValueError(
+            f"Expected matrix 'W' (input kernel), 'U' (recurrent kernel) or 'b' (bias), "
+            f"received {matrix!r}."
+        )
+    return key
+
+
+def resolve_scale(scale: str) -> str:
+    """Return ``"view"`` or ``"shared"`` for ``scale`` (also ``"per view"``, ``"shared by gates"``).
+
+    Raises
+    ------
+    ValueError
+        If ``scale`` names neither.
+
+    Examples
+    --------
+    >>> resolve_scale("shared by gates")
+    'shared'
+    """
+    key = _SCALE_ALIASES.get(scale.lower().strip()) if isinstance(scale, str) else None
+    if key is None:
+        raise ValueError(
+            f"Expected scale 'view' (fit the matrix on show) or 'shared' (one scale for all "
+            f"gates of the layer), received {scale!r}."
+        )
     return key

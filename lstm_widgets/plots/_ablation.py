@@ -10,15 +10,10 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.axes import Axes
 
-from ._figure import ShowsAsPNG, axes_or_new
+from ..analysis import METRIC_LABELS
+from ._figure import ShowsAsPNG, axes_or_new, merge_style
 
 KINDS: tuple[str, ...] = ("bars", "heatmap")
-
-_METRIC_LABELS = {
-    None: "mean |change of output|",
-    "mse": "increase of MSE",
-    "mae": "increase of MAE",
-}
 
 
 def lag_label(lag: int) -> str:
@@ -182,41 +177,44 @@ class AblationDisplay(ShowsAsPNG):
         self.ax_, self.figure_, self.kind_ = ax, fig, kind
         self.bars_ = self.im_ = self.colorbar_ = None
         self._user_cmap = (imshow_kwargs or {}).get("cmap")
-        T = self.n_steps
-        lags = np.arange(1, T + 1)
         if kind == "bars":
-            kwargs = {"color": "C0", "width": 0.8, **(bar_kwargs or {})}
-            self.bars_ = ax.bar(lags, np.zeros(T), **kwargs)
-            ax.axhline(0.0, color="0.3", lw=0.8)
-            ax.set_ylabel(self._value_label())
+            self._draw_bars(bar_kwargs)
         else:
-            F = self.importance.shape[1]
-            kwargs = {
-                "aspect": "auto",
-                "interpolation": "nearest",
-                "extent": (0.5, T + 0.5, F - 0.5, -0.5),
-                **(imshow_kwargs or {}),
-            }
-            self.im_ = ax.imshow(np.zeros((F, T)), **kwargs)
-            names = self.feature_names or [f"x{f}" for f in range(F)]
-            step = max(1, math.ceil(F / 24))
-            ax.set_yticks(np.arange(0, F, step), [names[f] for f in range(0, F, step)])
-            ax.set_ylabel("feature")
-            if colorbar:
-                self.colorbar_ = fig.colorbar(self.im_, ax=None if cax else ax, cax=cax)
-                self.colorbar_.set_label(self._value_label())
+            self._draw_heatmap(imshow_kwargs, cax if colorbar else False)
+        T = self.n_steps
         self.not_computed_ = ax.axvspan(T + 0.5, T + 0.5, color="0.9", zorder=0, lw=0)
         self.not_computed_text_ = ax.text(
             0, 0.5, "", transform=ax.get_xaxis_transform(), ha="center", va="center",
             color="0.35", fontsize="small",
         )  # fmt: skip
-        step = max(1, math.ceil(T / max(1, max_ticks)))
-        ticks = lags[::step]
+        lags = np.arange(1, T + 1)
+        ticks = lags[:: max(1, math.ceil(T / max(1, max_ticks)))]
         ax.set_xticks(ticks, [lag_label(k) for k in ticks])
         ax.set_xlim(0.5, T + 0.5)
         ax.set_xlabel(self._lag_axis_label())
         self._refresh()
         return self
+
+    def _draw_bars(self, bar_kwargs: dict | None) -> None:
+        T = self.n_steps
+        kwargs = merge_style({"color": "C0", "width": 0.8}, bar_kwargs)
+        self.bars_ = self.ax_.bar(np.arange(1, T + 1), np.zeros(T), **kwargs)
+        self.ax_.axhline(0.0, color="0.3", lw=0.8)
+        self.ax_.set_ylabel(self._value_label())
+
+    def _draw_heatmap(self, imshow_kwargs: dict | None, cax) -> None:
+        """Draw the (F, T) image; ``cax`` False: no colour bar, None: room taken from ``ax_``."""
+        ax, (T, F) = self.ax_, self.importance.shape
+        defaults = {"aspect": "auto", "interpolation": "nearest"}
+        defaults["extent"] = (0.5, T + 0.5, F - 0.5, -0.5)
+        self.im_ = ax.imshow(np.zeros((F, T)), **merge_style(defaults, imshow_kwargs))
+        names = self.feature_names or [f"x{f}" for f in range(F)]
+        step = max(1, math.ceil(F / 24))
+        ax.set_yticks(np.arange(0, F, step), [names[f] for f in range(0, F, step)])
+        ax.set_ylabel("feature")
+        if cax is not False:
+            self.colorbar_ = self.figure_.colorbar(self.im_, ax=None if cax else ax, cax=cax)
+            self.colorbar_.set_label(self._value_label())
 
     def _lag_axis_label(self) -> str:
         if self.lags_from == "last_real_step":
@@ -309,8 +307,8 @@ class AblationDisplay(ShowsAsPNG):
         self.ax_.set_title(self._title(), fontsize="small", loc="left")
 
     def _value_label(self) -> str:
-        if self.metric in _METRIC_LABELS:
-            return _METRIC_LABELS[self.metric]
+        if self.metric in METRIC_LABELS:
+            return METRIC_LABELS[self.metric]
         return f"increase of {self.metric}"
 
     def _title(self) -> str:

@@ -9,7 +9,10 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from ._figure import ShowsAsPNG, new_figure
+from ..core import GATE_LONG_NAMES, Trace, resolve_gate
+from ._figure import ShowsAsPNG, merge_style, new_figure
+
+_CANDIDATE = {"LSTM": "c", "GRU": "h", "SimpleRNN": "h"}  # tanh-like: centred on zero
 
 
 class GateActivationDisplay(ShowsAsPNG):
@@ -116,22 +119,99 @@ class GateActivationDisplay(ShowsAsPNG):
         m = self.gate_limit or _abs_max(self.gate)
         return (-m, m)
 
+    @classmethod
+    def from_result(
+        cls,
+        trace: Trace,
+        inputs: np.ndarray,
+        *,
+        gate: str | None = None,
+        sample: int = 0,
+        layer: str = "",
+        feature_names: Sequence[str] | None = None,
+        ax: Sequence[Axes] | None = None,
+        **plot_kwargs,
+    ) -> GateActivationDisplay:
+        """Draw one sample of a :class:`~lstm_widgets.Trace` (see ``gate_activations``).
+
+        Parameters
+        ----------
+        trace : Trace
+            Gate activations of shape (N, T, units) per gate.
+        inputs : ndarray of shape (N, T, F) or (T, F)
+            The inputs of the traced samples (or of the one drawn).
+        gate : str, optional
+            A gate key or alias; the second gate (LSTM ``f``, GRU ``r``) by default.
+        sample : int, default=0
+            The sample drawn.
+        layer, feature_names
+            See the class parameters.
+        ax, **plot_kwargs
+            Passed to :meth:`plot`.
+
+        Returns
+        -------
+        GateActivationDisplay
+            The plotted display.
+        """
+        keys = list(trace.gates)
+        key = keys[min(1, len(keys) - 1)] if gate is None else resolve_gate(trace.kind, gate)
+        x = np.asarray(inputs, dtype=float)
+        x = x[sample] if x.ndim == 3 else x
+        x = x[:, None] if x.ndim == 1 else x
+        candidate = key == _CANDIDATE[trace.kind]
+        return cls(
+            x,
+            trace.gates[key][sample],
+            None if trace.c is None else trace.c[sample],
+            f"{key} ({GATE_LONG_NAMES[trace.kind][key]})",
+            layer=layer,
+            sample=sample,
+            feature_names=feature_names,
+            bounded=not candidate,
+        ).plot(ax, **plot_kwargs)
+
+    @classmethod
+    def from_model(
+        cls,
+        model,
+        X,
+        *,
+        layer: int | str | None = None,
+        gate: str | None = None,
+        sample: int = 0,
+        feature_names: Sequence[str] | None = None,
+        ax: Sequence[Axes] | None = None,
+        **kwargs,
+    ) -> GateActivationDisplay:
+        """Trace ``model``'s gates on sample ``sample`` of ``X`` and plot them.
+
+        ``kwargs`` go to :func:`lstm_widgets.gate_activations`.
+        """
+        from ..analysis import gate_activations
+
+        rows = np.asarray(X)[sample : sample + 1]
+        trace = gate_activations(model, rows, layer, **kwargs)
+        name = layer if isinstance(layer, str) else ""
+        return cls.from_result(
+            trace, rows, gate=gate, sample=0, layer=name, feature_names=feature_names, ax=ax
+        )
+
     def plot(
         self,
+        ax: Sequence[Axes] | None = None,
         *,
         figure: Figure | None = None,
-        axes: Sequence[Axes] | None = None,
         imshow_kwargs: dict | None = None,
     ) -> GateActivationDisplay:
         """Draw the panels.
 
         Parameters
         ----------
+        ax : sequence of Axes or None, default=None
+            Two Axes (inputs, gate), or three with the cell state; new ones when omitted.
         figure : Figure or None, default=None
-            Figure to draw into (its axes are added); a new one when neither this nor
-            ``axes`` is given.
-        axes : sequence of Axes or None, default=None
-            Two Axes (inputs, gate), or three with the cell state.
+            Figure to add the Axes to when ``ax`` is omitted (a new one when neither is).
         imshow_kwargs : dict or None, default=None
             Passed to ``imshow`` for the heatmaps.
 
@@ -140,44 +220,67 @@ class GateActivationDisplay(ShowsAsPNG):
         GateActivationDisplay
             ``self``, with the artists set.
         """
+        axes = self._panels(ax, figure)
+        self.axes_, self.figure_ = axes, axes[0].figure
+        T = self.inputs.shape[0]
+        self.lines_, self.token_texts_ = [], []
+        if self.token_labels is not None:
+            self._draw_tokens(axes[0])
+        else:
+            self._draw_lines(axes[0])
+        self._draw_heatmaps(axes, imshow_kwargs)
+        for panel in axes[:-1]:
+            panel.tick_params(labelbottom=False)
+        self.titles_ = [
+            panel.text(0.0, 1.02, "", transform=panel.transAxes, fontsize="small", va="bottom")
+            for panel in axes[:2]
+        ]
+        axes[-1].set_xlabel(f"input position t (the last, t={T - 1}, is lag t-1)")
+        self._set_texts()
+        self._scale_rows()
+        return self
+
+    def _panels(self, ax, figure) -> list[Axes]:
         n_panels = 2 if self.cell is None else 3
-        if axes is None:
+        if ax is None:
             figure = figure if figure is not None else new_figure((8.0, 1.8 + 1.6 * n_panels))
             grid = figure.add_gridspec(n_panels, 1, height_ratios=[1.0] + [1.4] * (n_panels - 1))
             first = figure.add_subplot(grid[0])
-            axes = [first] + [figure.add_subplot(grid[k], sharex=first) for k in range(1, n_panels)]
-        axes = list(axes)
+            ax = [first] + [figure.add_subplot(grid[k], sharex=first) for k in range(1, n_panels)]
+        axes = list(ax)
         if len(axes) != n_panels:
             raise ValueError(f"Expected {n_panels} axes, received {len(axes)}.")
-        self.axes_, self.figure_ = axes, axes[0].figure
+        return axes
+
+    def _draw_lines(self, ax: Axes) -> None:
         T, F = self.inputs.shape
         t = np.arange(T)
         names = self.feature_names or [f"x{j}" for j in range(F)]
-        ax_in = axes[0]
-        self.lines_, self.token_texts_ = [], []
-        if self.token_labels is not None:
-            self._draw_tokens(ax_in)
-        else:
-            self.lines_ = [
-                ax_in.plot(t, self.inputs[:, j], lw=1.2, label=str(names[j]))[0] for j in range(F)
-            ]
-            if F <= 10:
-                ax_in.legend(loc="upper left", fontsize="x-small", ncols=min(F, 5), frameon=False)
-            ax_in.set_ylabel("input")
-        kwargs = {
-            "aspect": "auto",
-            "origin": "lower",
-            "interpolation": "nearest",
-            "interpolation_stage": "rgba",  # colour the small array, then resample once
-        }
-        kwargs.update(imshow_kwargs or {})
+        self.lines_ = [
+            ax.plot(t, self.inputs[:, j], lw=1.2, label=str(names[j]))[0] for j in range(F)
+        ]
+        if F <= 10:
+            ax.legend(loc="upper left", fontsize="x-small", ncols=min(F, 5), frameon=False)
+        ax.set_ylabel("input")
+
+    def _draw_heatmaps(self, axes: list[Axes], imshow_kwargs: dict | None) -> None:
+        kwargs = merge_style(
+            {
+                "aspect": "auto",
+                "origin": "lower",
+                "interpolation": "nearest",
+                "interpolation_stage": "rgba",  # colour the small array, then resample once
+            },
+            imshow_kwargs,
+        )
+        T = self.inputs.shape[0]
         extent = (-0.5, T - 0.5, -0.5, self.gate.shape[1] - 0.5)
         gate_cmap = "viridis" if self.bounded else "RdBu_r"
         self.im_ = axes[1].imshow(self.gate.T, cmap=gate_cmap, extent=extent, **kwargs)
         self.im_.set_clim(*self._gate_clim())
         axes[1].set_ylabel("hidden unit")
-        for ax in axes[1:]:
-            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        for panel in axes[1:]:
+            panel.yaxis.set_major_locator(MaxNLocator(integer=True))
         self.colorbar_ = self.figure_.colorbar(self.im_, ax=axes[1], pad=0.01)
         self.cell_im_ = self.cell_colorbar_ = None
         if self.cell is not None:
@@ -185,16 +288,6 @@ class GateActivationDisplay(ShowsAsPNG):
             axes[2].set_ylabel("hidden unit")
             axes[2].set_title("cell state c_t", fontsize="small", loc="left")
             self.cell_colorbar_ = self.figure_.colorbar(self.cell_im_, ax=axes[2], pad=0.01)
-        for ax in axes[:-1]:
-            ax.tick_params(labelbottom=False)
-        self.titles_ = [
-            ax.text(0.0, 1.02, "", transform=ax.transAxes, fontsize="small", va="bottom")
-            for ax in axes[:2]
-        ]
-        axes[-1].set_xlabel(f"input position t (the last, t={T - 1}, is lag t-1)")
-        self._set_texts()
-        self._scale_rows()
-        return self
 
     def _draw_tokens(self, ax: Axes) -> None:
         """Write one label per step (vertical when many), no feature lines."""

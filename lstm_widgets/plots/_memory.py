@@ -6,7 +6,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 
-from ._figure import ShowsAsPNG, axes_or_new
+from ._figure import ShowsAsPNG, axes_or_new, merge_style
 
 
 def _normalised_importance(ablation) -> tuple[np.ndarray, np.ndarray]:
@@ -76,8 +76,24 @@ class MemoryRetentionDisplay(ShowsAsPNG):
         self.ablation = ablation
 
     @classmethod
-    def from_result(cls, result, *, ablation=None) -> MemoryRetentionDisplay:
-        """Build a display from a :class:`lstm_widgets.MemoryRetention`."""
+    def from_result(
+        cls, result, *, ablation=None, ax: Axes | None = None, **plot_kwargs
+    ) -> MemoryRetentionDisplay:
+        """Build a display from a :class:`lstm_widgets.MemoryRetention` and plot it.
+
+        Parameters
+        ----------
+        result : MemoryRetention
+        ablation : Ablation or None, default=None
+            Drawn beside the memory curves.
+        ax : Axes or None, default=None
+        **plot_kwargs
+            Passed to :meth:`plot`.
+
+        Returns
+        -------
+        MemoryRetentionDisplay
+        """
         return cls(
             result.retention,
             result.mean,
@@ -85,9 +101,28 @@ class MemoryRetentionDisplay(ShowsAsPNG):
             result.mean_half_life,
             layer=result.layer,
             ablation=ablation,
-        )
+        ).plot(ax, **plot_kwargs)
 
-    def plot(self, ax: Axes | None = None, *, max_unit_lines: int = 256) -> MemoryRetentionDisplay:
+    @classmethod
+    def from_model(
+        cls, model, X, *, layer=None, ablation=None, ax: Axes | None = None, **kwargs
+    ) -> MemoryRetentionDisplay:
+        """Compute :func:`lstm_widgets.memory_retention` of ``model`` on ``X`` and plot it.
+
+        ``kwargs`` go to :func:`lstm_widgets.memory_retention`.
+        """
+        from ..analysis import memory_retention
+
+        result = memory_retention(model, X, layer, **kwargs)
+        return cls.from_result(result, ablation=ablation, ax=ax)
+
+    def plot(
+        self,
+        ax: Axes | None = None,
+        *,
+        max_unit_lines: int = 256,
+        line_kwargs: dict | None = None,
+    ) -> MemoryRetentionDisplay:
         """Draw onto ``ax`` (a new figure when ``None``) and return ``self``.
 
         Parameters
@@ -95,12 +130,21 @@ class MemoryRetentionDisplay(ShowsAsPNG):
         ax : Axes or None, default=None
         max_unit_lines : int, default=256
             Draw at most this many unit curves (evenly chosen) to keep big layers readable.
+        line_kwargs : dict or None, default=None
+            Style of the mean line (``color``, ``lw``, ...).
+
+        Returns
+        -------
+        MemoryRetentionDisplay
         """
         ax, fig = axes_or_new(ax, (6.0, 3.5))
         self.ax_, self.figure_ = ax, fig
         self.units_ = LineCollection([], colors="0.6", linewidths=0.5, alpha=0.5, label="units")
         ax.add_collection(self.units_)
-        (self.mean_line_,) = ax.plot([], [], color="C0", lw=2.5, label="mean over units")
+        mean_style = merge_style(
+            {"color": "C0", "lw": 2.5, "label": "mean over units"}, line_kwargs
+        )
+        (self.mean_line_,) = ax.plot([], [], **mean_style)
         self.half_line_ = ax.axvline(np.nan, color="C0", ls=":", lw=1.2)
         ax.axhline(0.5, color="0.3", lw=0.8, ls="--")
         (self.ablation_line_,) = ax.plot(

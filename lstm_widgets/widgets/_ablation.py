@@ -12,36 +12,31 @@ import numpy as np
 import traitlets as tl
 
 from ..adapters import as_model
-from ..analysis import Ablation, ablate_timesteps
-from ..analysis._ablation import model_output_shape
-from ..analysis._masks import baseline_names, input_kind
-from ..analysis._metrics import LOSSES
-from ..analysis._source import copied_source
-from ..analysis._tokens import reads_tokens
-from ..plots import AblationDisplay
-from ._base import FigureView
-from ._common import Choice, ChoiceButtons, StrictIntSlider, check_feature_names
+from ..analysis import (
+    LOSSES,
+    METRIC_LABELS,
+    Ablation,
+    ablate_timesteps,
+    baseline_names,
+    copied_source,
+    input_kind,
+    model_output_shape,
+    reads_tokens,
+)
+from ..core import LRUCache
+from ..plots import AblationDisplay, check_feature_names
+from ._ablation_drawing import AblationDrawing
+from ._base import CheckedInstance, FigureView, Resolved
+from ._common import Choice, ChoiceButtons, StrictIntSlider
 
 VIEWS = {"bars": "per-step bars", "heatmap": "lag x feature"}
-_METRIC_LABELS = {"change": "change of output", "mse": "MSE increase", "mae": "MAE increase"}
+_BASELINES = ("zeros", "mean", "hold", "permute", "mask")
+_METRICS = ("change", *sorted(LOSSES))
 _SETTINGS = ("baseline", "metric", "output", "view", "max_lag")
 _CACHE_RESULTS = 64  # results kept per widget (the most recently shown)
 
 
-class _ShownResult(tl.Instance):
-    """An Instance trait whose owner's ``@validate`` sees ``None`` too.
-
-    traitlets returns an allowed ``None`` before cross-validation, so ``set_trait(name,
-    None)`` would bypass the check that keeps :attr:`AblationExplorer.result` read-only.
-    """
-
-    def _validate(self, obj, value):
-        if value is None and self.allow_none and not obj._cross_validation_lock:
-            return self._cross_validate(obj, value)
-        return super()._validate(obj, value)
-
-
-class AblationExplorer(FigureView):
+class AblationExplorer(AblationDrawing, FigureView):
     """Time-step ablation of a model on data: settings as traits, a Run button, one figure.
 
     Changing a setting shows its cached result at once; settings not computed yet wait
@@ -88,21 +83,25 @@ class AblationExplorer(FigureView):
     >>> w.result.to_frame().head()  # doctest: +SKIP
     """
 
-    baseline = tl.Unicode(
+    baseline = Resolved(
+        _BASELINES,
         "zeros",
+        resolve="_baseline_choice",
         help="What replaces an ablated step: 'zeros', 'mean', 'hold', 'permute', or 'mask' "
         "(removed as the model's padding is) for a model that masks its input.",
     )
-    metric = tl.Unicode(
+    metric = Resolved(
+        _METRICS,
         "change",
+        resolve="_metric_choice",
         help="'change' (mean |change of output|), or with y: 'mse', 'mae' (loss increase).",
     )
     output = tl.Unicode("all", help="The output scored: 'all', or one output's name.")
-    view = tl.Unicode(
-        "bars", help="'bars' (whole steps ablated) or 'heatmap' (each lag x feature cell)."
+    view = Resolved(
+        VIEWS, "bars", help="'bars' (whole steps ablated) or 'heatmap' (each lag x feature cell)."
     )
     max_lag = tl.Int(1, help="Compute lags 1 .. max_lag only (T: all of them).")
-    result = _ShownResult(
+    result = CheckedInstance(
         Ablation,
         allow_none=True,
         read_only=True,
@@ -125,6 +124,31 @@ class AblationExplorer(FigureView):
     ) -> None:
         self._model = as_model(model)
         self._forward = forward
+        tokens, masked = self._read_data(X, y, sequence_input, max_samples)
+        T, F = self._X.shape[1], self._source.seq.shape[2]
+        self.feature_names = check_feature_names(feature_names, F)
+        self._batch_size = batch_size
+        self._outputs = self._output_names(
+            model_output_shape(self._model, self._source, forward=forward)
+        )
+        self._cache: LRUCache[Ablation] = LRUCache(_CACHE_RESULTS)
+        self.display: AblationDisplay | None = None
+        self._display_key: tuple | None = None
+        self._shown: tuple | None = None  # settings of the result on show
+        self._note = ""  # how the result on show came: "cached", or the run's time
+        super().__init__(figsize=(8.0, 4.2), **kwargs)
+        self._grid = self.figure.add_gridspec(1, 2, width_ratios=(40, 1))
+        self.ax = self.figure.add_subplot(self._grid[0])
+        self.cax = self.figure.add_subplot(self._grid[1])
+        self._placeholder()
+
+        self._build_controls(T, tokens, masked)
+        self._attach(self.controls)
+        self._start()
+
+    def _read_data(self, X, y, sequence_input, max_samples) -> tuple[bool, bool]:
+        """Copy the first rows of ``X`` (and ``y``); return (token ids, masked model)."""
+        forward = self._forward
         arr = X if isinstance(X, np.ndarray) else None
         token_model = forward is not None or reads_tokens(self._model)
         if arr is not None and not (arr.ndim == 3 or (arr.ndim == 2 and token_model)):
@@ -140,32 +164,18 @@ class AblationExplorer(FigureView):
         self._X = seq[..., 0] if self._source.tokens else seq  # token ids stay (N, T)
         # The targets of the rows kept (the first max_samples when that is given).
         self._y = self._source.y if y is None else np.array(y, copy=True)[: len(self._X)]
-        T, F = seq.shape[1], seq.shape[2]
         if self._source.several or forward is not None or not callable(self._model):
             tokens, masked = self._source.tokens, False  # masks are read on one plain input
         else:
             tokens, masked = input_kind(self._model, self._X)
         self._baselines = baseline_names(tokens, masked)
-        self.feature_names = check_feature_names(feature_names, F)
-        self._batch_size = batch_size
-        self._outputs = self._output_names(
-            model_output_shape(self._model, self._source, forward=forward)
-        )
-        self._cache: dict[tuple, Ablation] = {}
-        self.display: AblationDisplay | None = None
-        self._display_key: tuple | None = None
-        self._shown: tuple | None = None  # settings of the result on show
-        self._note = ""  # how the result on show came: "cached", or the run's time
-        super().__init__(figsize=(8.0, 4.2), **kwargs)
-        self._grid = self.figure.add_gridspec(1, 2, width_ratios=(40, 1))
-        self.ax = self.figure.add_subplot(self._grid[0])
-        self.cax = self.figure.add_subplot(self._grid[1])
-        self._placeholder()
+        return tokens, masked
 
+    def _build_controls(self, T: int, tokens: bool, masked: bool) -> None:
         metrics = ["change"] + (sorted(LOSSES) if self._y is not None else [])
         self.baseline_dropdown = Choice(options=self._baselines, description="baseline")
         self.metric_dropdown = Choice(
-            options=[(_METRIC_LABELS[m], m) for m in metrics], description="metric"
+            options=[(_metric_label(m), m) for m in metrics], description="metric"
         )
         self.output_dropdown = Choice(
             options=[("all outputs", "all")] + [(n, n) for n in self._outputs],
@@ -202,31 +212,21 @@ class AblationExplorer(FigureView):
                 ipw.HBox([self.run_button, self.progress, self.status]),
             ]
         )
-        self._attach(self.controls)
-        self._ready = True
-        self._on_settings()
 
     # ---- trait validation ----------------------------------------------------------------
-    @tl.validate("baseline")
-    def _valid_baseline(self, proposal):
-        if proposal.value not in self._baselines:
-            raise tl.TraitError(
-                f"Expected baseline in {self._baselines}, received {proposal.value!r}."
-            )
-        return proposal.value
+    def _baseline_choice(self, value):
+        if value not in self._baselines:
+            raise ValueError(f"Expected baseline in {self._baselines}, received {value!r}.")
+        return value
 
-    @tl.validate("metric")
-    def _valid_metric(self, proposal):
-        value = proposal.value
+    def _metric_choice(self, value):
         if value in LOSSES and self._y is None:
-            raise tl.TraitError(
+            raise ValueError(
                 f"metric={value!r} needs targets: create the explorer with y "
                 "(AblationExplorer(model, X, y)); without y only 'change' is available."
             )
-        if value != "change" and value not in LOSSES:
-            raise tl.TraitError(
-                f"Expected metric in {['change', *sorted(LOSSES)]}, received {value!r}."
-            )
+        if value not in _METRICS:
+            raise ValueError(f"Expected metric in {list(_METRICS)}, received {value!r}.")
         return value
 
     @tl.validate("output")
@@ -235,12 +235,6 @@ class AblationExplorer(FigureView):
             raise tl.TraitError(
                 f"Expected output in {['all', *self._outputs]}, received {proposal.value!r}."
             )
-        return proposal.value
-
-    @tl.validate("view")
-    def _valid_view(self, proposal):
-        if proposal.value not in VIEWS:
-            raise tl.TraitError(f"Expected view in {list(VIEWS)}, received {proposal.value!r}.")
         return proposal.value
 
     @tl.validate("max_lag")
@@ -263,10 +257,10 @@ class AblationExplorer(FigureView):
     # ---- reactions -----------------------------------------------------------------------
     @tl.observe("baseline", "metric", "output", "view", "max_lag")
     def _on_change(self, change) -> None:
-        if getattr(self, "_ready", False):
-            self._on_settings()
+        if self._ready:
+            self._redraw()
 
-    def _on_settings(self) -> None:
+    def _redraw(self) -> None:
         """Show the cached result of the current settings, or mark the figure stale."""
         key = self.settings
         cached = self._cached(key)
@@ -376,65 +370,13 @@ class AblationExplorer(FigureView):
         return self._cache.get(key)
 
     def _store(self, key: tuple, result: Ablation) -> None:
-        """Cache ``result``; beyond ``_CACHE_RESULTS`` the oldest goes (memory stays bounded)."""
-        self._cache.pop(key, None)
+        """Cache ``result``; beyond ``_CACHE_RESULTS`` the least recent goes."""
         self._cache[key] = result
-        while len(self._cache) > _CACHE_RESULTS:
-            self._cache.pop(next(iter(self._cache)))
 
     def _on_progress(self, done: int, total: int) -> None:
         if self.progress.max != total:
             self.progress.max = total
         self.progress.value = done
-
-    # ---- drawing -------------------------------------------------------------------------
-    def _show(self, result: Ablation, settings: tuple) -> None:
-        """Draw ``result`` (computed with ``settings``): in place when only numbers changed."""
-        kind = "heatmap" if result.by_feature else "bars"
-        key = (kind, result.importance.shape)
-        if self.display is not None and self._display_key == key:
-            self.display.update(result)
-        else:
-            self._clear_axes(kind)
-            self.display = AblationDisplay.from_result(
-                result, feature_names=self.feature_names, ax=self.ax, cax=self.cax, kind=kind
-            )
-            self._display_key = key
-        if result.output is not None:
-            title = self.display.ax_.get_title(loc="left")
-            self.display.ax_.set_title(
-                f"{title}, output: {self._outputs[result.output]}", fontsize="small", loc="left"
-            )
-        self._shown = settings
-        self._showing = result
-        self.set_trait("result", result)
-
-    def _clear_axes(self, kind: str) -> None:
-        """Empty the axes for a new display, taking the old colour bar off its axes.
-
-        A colour bar drawn on axes that held one wraps the old one's locator and remove
-        method (keeping the old bar, image and display alive): toggling views would nest
-        them until a redraw hits the recursion limit. Removed, the bar takes its axes out
-        of the figure; they come back free of it (remove method, locator, ``cla``).
-        """
-        colorbar = None if self.display is None else self.display.colorbar_
-        if colorbar is not None:
-            colorbar.remove()
-            self.figure.add_axes(self.cax)
-            self.cax.set_axes_locator(None)
-            self.cax.cla()  # the colour bar's own reset of the axes it drew on
-        self.ax.clear()
-        self.cax.clear()
-        self.cax.set_visible(kind == "heatmap")
-
-    def _placeholder(self) -> None:
-        self.cax.set_visible(False)
-        self.ax.text(
-            0.5, 0.5, "Press Run to ablate each time step", ha="center", va="center",
-            transform=self.ax.transAxes, color="0.4",
-        )  # fmt: skip
-        self.ax.set_axis_off()
-        self.refresh()
 
     def _output_names(self, shape: tuple[int, ...]) -> list[str]:
         """Names of the output units on the last axis; empty when there is only one."""
@@ -444,3 +386,8 @@ class AblationExplorer(FigureView):
         if self.feature_names is not None and size == len(self.feature_names):
             return list(self.feature_names)
         return [f"output {k}" for k in range(size)]
+
+
+def _metric_label(metric: str) -> str:
+    """Return the dropdown label of a metric: what its score measures."""
+    return METRIC_LABELS[None if metric == "change" else metric]

@@ -10,21 +10,18 @@ import numpy as np
 import traitlets as tl
 
 from ..adapters import adapter_for, as_model, recurrent_layers
-from ..analysis import memory_retention
-from ..analysis._activations import layer_inputs_and_mask
-from ..analysis._memory import MemoryRetention
-from ..analysis._source import copied_source
-from ..core import GATE_LONG_NAMES, SATURATING, resolve_gate, run_recurrence
-from ..plots import BlitRenderer, GateActivationDisplay, MemoryRetentionDisplay
-from ._base import FigureView
-from ._common import (
-    Choice,
-    StrictIntSlider,
-    check_feature_names,
-    check_layer_choice,
-    check_vocabulary,
-    layer_names,
+from ..analysis import (
+    MemoryRetention,
+    cell_state_limit,
+    copied_source,
+    layer_inputs_and_mask,
+    memory_retention,
+    sample_trace,
 )
+from ..core import GATE_LONG_NAMES, SATURATING, LRUCache, resolve_gate
+from ..plots import GateActivationDisplay, MemoryRetentionDisplay, check_feature_names
+from ._base import FigureView, as_trait_error, check_layer, layer_options
+from ._common import Choice, StrictIntSlider, check_vocabulary
 
 _CACHE_SAMPLES = 64
 _UNIT_RANGE = {"tanh", "softsign"}  # candidate activations bounded by [-1, 1]
@@ -99,12 +96,12 @@ class GateActivationExplorer(FigureView):
         self._vocabulary = check_vocabulary(tokens, self._token_ids)
         self._inputs: dict[str, np.ndarray] = {}
         self._masks: dict[str, np.ndarray | None] = {}
-        self._traces: dict[tuple[str, int], Any] = {}
+        self._traces: LRUCache[Any] = LRUCache(_CACHE_SAMPLES)
+        self._gw: dict[str, Any] = {}
         self._display: GateActivationDisplay | None = None
         super().__init__(figsize=(7.5, 4.6), **kwargs)
-        self._renderer = BlitRenderer(self.figure)
         first = next(iter(self._entries.values()))
-        self.layer_dropdown = Choice(options=layer_names(self._entries), description="layer")
+        self.layer_dropdown = Choice(options=layer_options(self._entries), description="layer")
         self.gate_dropdown = Choice(options=self._gate_options(first), description="gate")
         self.sample_slider = StrictIntSlider(
             0, min=0, max=len(self._X) - 1, description="sample", continuous_update=False
@@ -117,20 +114,17 @@ class GateActivationExplorer(FigureView):
         self._link("sample", self.sample_slider)
         self.controls = ipw.HBox([self.layer_dropdown, self.gate_dropdown, self.sample_slider])
         self._attach(self.controls)
-        self._safely(self._rebuild)
+        self._start()
 
     # ---- trait validation ----------------------------------------------------------------
     @tl.validate("layer")
     def _valid_layer(self, proposal):
-        return check_layer_choice(self._entries, proposal.value)
+        return check_layer(self._entries, proposal.value)
 
     @tl.validate("gate")
     def _valid_gate(self, proposal):
         entry = self._entries.get(self.layer) or next(iter(self._entries.values()))
-        try:
-            return resolve_gate(entry.kind, proposal.value)
-        except KeyError as exc:
-            raise tl.TraitError(exc.args[0]) from None
+        return as_trait_error(resolve_gate, entry.kind, proposal.value)
 
     @tl.validate("sample")
     def _valid_sample(self, proposal):
@@ -143,9 +137,9 @@ class GateActivationExplorer(FigureView):
     # ---- reactions -----------------------------------------------------------------------
     @tl.observe("layer")
     def _on_layer(self, change) -> None:
-        entry = self._entries[change["new"]]
-        if not hasattr(self, "gate_dropdown"):
+        if not self._ready:
             return
+        entry = self._entries[change["new"]]
         with self.hold_trait_notifications():
             self.gate_dropdown.options = self._gate_options(entry)
             if self.gate not in entry.gates:
@@ -154,9 +148,8 @@ class GateActivationExplorer(FigureView):
 
     @tl.observe("gate", "sample")
     def _on_view(self, change) -> None:
-        if self._display is None or not hasattr(self, "sample_slider"):
-            return
-        self._safely(self._update)
+        if self._ready and self._display is not None:
+            self._safely(self._update)
 
     # ---- computation (cached) ------------------------------------------------------------
     @staticmethod
@@ -181,20 +174,14 @@ class GateActivationExplorer(FigureView):
         """Return the :class:`~lstm_widgets.core.Trace` of one sample (cached)."""
         layer = self.layer if layer is None else layer
         sample = self.sample if sample is None else sample
-        key = (layer, sample)
-        if key not in self._traces:
-            if len(self._traces) >= _CACHE_SAMPLES:
-                self._traces.pop(next(iter(self._traces)))
-            gw = self._weights(layer)
-            inputs = self.layer_inputs(layer)[sample : sample + 1]
-            mask = self.layer_mask(layer)
-            mask = None if mask is None else mask[sample : sample + 1]
-            self._traces[key] = run_recurrence(gw, inputs, mask)
-        return self._traces[key]
+        return self._traces.get_or_make(
+            (layer, sample),
+            lambda: sample_trace(
+                self._weights(layer), self.layer_inputs(layer), self.layer_mask(layer), sample
+            ),
+        )
 
     def _weights(self, layer: str):
-        if not hasattr(self, "_gw"):
-            self._gw = {}
         if layer not in self._gw:
             self._gw[layer] = adapter_for(self._model).read_gate_weights(self._entries[layer])
         return self._gw[layer]
@@ -228,6 +215,9 @@ class GateActivationExplorer(FigureView):
         return {"inputs": np.where(real, x, np.nan)[:, None], "token_labels": labels}
 
     # ---- drawing -------------------------------------------------------------------------
+    def _redraw(self) -> None:
+        self._safely(self._rebuild)
+
     def _rebuild(self) -> None:
         """Lay the panels out afresh on the same figure (the layer's shape changed)."""
         data = self._view_data()
@@ -249,14 +239,13 @@ class GateActivationExplorer(FigureView):
         self._display.update(**self._view_data())
 
     def _cell_limit(self, layer: str) -> float | None:
-        """One colour scale for the cell state of every sample: its largest |c| over a batch."""
-        if self._entries[layer].kind != "LSTM":
-            return None
-        batch = self.layer_inputs(layer)[:_CACHE_SAMPLES]
-        mask = self.layer_mask(layer)
-        mask = None if mask is None else mask[:_CACHE_SAMPLES]
-        c = run_recurrence(self._weights(layer), batch, mask).c
-        return float(np.max(np.abs(c))) or 1.0
+        """One colour scale for the cell state of every sample (analysis computes it)."""
+        return cell_state_limit(
+            self._weights(layer),
+            self.layer_inputs(layer),
+            self.layer_mask(layer),
+            max_samples=_CACHE_SAMPLES,
+        )
 
     def refresh(self) -> None:
         """Re-encode the figure, redrawing only the changing artists when the axes stand still."""
@@ -306,10 +295,11 @@ class MemoryView(FigureView):
         self._attach(self.note)
         lstm = [name for name, e in self._entries.items() if e.kind == "LSTM"]
         self.layer = lstm[0] if lstm else next(iter(self._entries))
+        self._start()
 
     @tl.validate("layer")
     def _valid_layer(self, proposal):
-        return check_layer_choice(self._entries, proposal.value)
+        return check_layer(self._entries, proposal.value)
 
     @tl.validate("ablation")
     def _valid_ablation(self, proposal):
@@ -334,7 +324,11 @@ class MemoryView(FigureView):
         return self._results[layer]
 
     @tl.observe("layer", "ablation")
-    def _redraw(self, change=None) -> None:
+    def _on_change(self, change) -> None:
+        if self._ready:
+            self._redraw()
+
+    def _redraw(self) -> None:
         self._safely(self._draw)
 
     def _draw(self) -> None:
@@ -351,8 +345,9 @@ class MemoryView(FigureView):
         self.image.layout.display = ""
         if self._display is None or self._display.retention.shape[1] != mem.retention.shape[1]:
             self.figure.clear()
-            self._display = MemoryRetentionDisplay.from_result(mem, ablation=self.ablation)
-            self._display.plot(ax=self.figure.add_subplot())
+            self._display = MemoryRetentionDisplay.from_result(
+                mem, ablation=self.ablation, ax=self.figure.add_subplot()
+            )
         else:
             self._display.update(mem)
             if self.ablation is None:

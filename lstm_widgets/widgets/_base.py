@@ -1,28 +1,112 @@
-"""What every view widget shares: one persistent figure shown as PNG, and an error line."""
+"""The one widget lifecycle: a persistent figure rendered as PNG, linked controls, checks.
+
+Every view widget is built the same way: check the arguments (before any widget exists),
+``super().__init__`` (the figure and its renderer), build and :meth:`FigureView._link` the
+controls, :meth:`FigureView._attach` them, then :meth:`FigureView._start`, which marks the
+view ready and draws it once. Observers do nothing until then (:attr:`FigureView._ready`).
+"""
 
 from __future__ import annotations
 
 import os
 import traceback
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import ipywidgets as ipw
+import traitlets as tl
 from matplotlib.figure import Figure
 
-from ..plots._figure import new_figure, render_png
+from ..plots import new_figure, renderer_for
 from ._common import close_tree
+
+
+def layer_options(entries: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Dropdown options for recurrent layers: ``("name (KIND, N units)", name)``."""
+    return [(f"{name} ({e.kind}, {e.units} units)", name) for name, e in entries.items()]
+
+
+def check_layer(
+    entries: Mapping[str, Any], value: Any, *, error: type[Exception] = tl.TraitError
+) -> str:
+    """Return ``value`` if it names one of ``entries``, else raise ``error`` listing them."""
+    if not isinstance(value, str) or value not in entries:
+        raise error(f"Expected layer in {list(entries)}, received {value!r}.")
+    return value
+
+
+def as_trait_error(resolve: Callable[..., Any], *args: Any) -> Any:
+    """Return ``resolve(*args)``; its ``ValueError`` becomes the ``TraitError`` traits raise.
+
+    The one translation of a resolver's error at the widget boundary.
+    """
+    try:
+        return resolve(*args)
+    except ValueError as exc:
+        raise tl.TraitError(str(exc)) from None
+
+
+class Resolved(tl.CaselessStrEnum):
+    """A closed set of canonical values that also takes aliases, resolved on assignment.
+
+    ``resolve`` maps what a user types (``"kernel"``, ``"per view"``) to a canonical value
+    or raises ``ValueError`` naming the valid ones; the trait then holds canonical values
+    only. A string names a method of the owner, for sets that depend on the instance (the
+    baselines a model allows). Without it, values match case-insensitively.
+    """
+
+    def __init__(
+        self,
+        values,
+        default_value,
+        *,
+        resolve: Callable[[Any], str] | str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(list(values), default_value, **kwargs)
+        self._resolve = resolve
+
+    def validate(self, obj, value):
+        if self._resolve is not None:
+            resolve = self._resolve
+            resolve = getattr(obj, resolve) if isinstance(resolve, str) else resolve
+            return as_trait_error(resolve, value)
+        if isinstance(value, str):
+            for choice in self.values:
+                if choice.lower() == value.lower():
+                    return choice
+        raise tl.TraitError(f"Expected {self.name} in {list(self.values)}, received {value!r}.")
+
+
+class CheckedInstance(tl.Instance):
+    """An Instance trait whose owner's ``@validate`` sees ``None`` too.
+
+    traitlets returns an allowed ``None`` before cross-validation, so ``set_trait(name,
+    None)`` would bypass a check such as the one keeping ``AblationExplorer.result``
+    read-only.
+    """
+
+    def _validate(self, obj, value):
+        if value is None and self.allow_none and not obj._cross_validation_lock:
+            return self._cross_validate(obj, value)
+        return super()._validate(obj, value)
 
 
 class FigureView(ipw.VBox):
     """A box holding controls, one persistent matplotlib Figure shown as a PNG, and an error line.
 
     Subclasses build their controls, link them with :meth:`_link`, call :meth:`_attach`
-    once, and call :meth:`refresh` after changing artists. The figure is never recreated.
+    once and :meth:`_start` last; :meth:`_redraw` draws, :meth:`refresh` encodes through the
+    figure's renderer. The figure is never recreated.
     :meth:`close` closes every widget inside and unlinks the controls, so that nothing
     keeps the view (and its model) alive.
     """
 
+    _ready = False  # set by _start(): until then observers leave the figure alone
+
     def __init__(self, *, figsize: tuple[float, float] = (8.0, 4.5), **kwargs) -> None:
         self.figure: Figure = new_figure(figsize)
+        self._renderer = renderer_for(self.figure)
         # Natural size, shrinking to fit: a VBox would otherwise stretch (and blur) it.
         self.image = ipw.Image(
             format="png",
@@ -34,8 +118,16 @@ class FigureView(ipw.VBox):
         self._links: list = []
         super().__init__(**kwargs)
 
-    def _attach(self, *rows: ipw.Widget) -> None:
-        self.children = (*rows, self.image, self.error)
+    def _attach(self, *rows: ipw.Widget, below: tuple[ipw.Widget, ...] = ()) -> None:
+        self.children = (*rows, self.image, self.error, *below)
+
+    def _start(self) -> None:
+        """Mark the view ready and draw it: the one draw of construction."""
+        self._ready = True
+        self._redraw()
+
+    def _redraw(self) -> None:
+        """Draw the current state (subclasses: through :meth:`_safely`)."""
 
     def _link(self, name: str, control: ipw.Widget) -> None:
         """Link trait ``name`` both ways to ``control.value`` (undone by :meth:`close`)."""
@@ -60,7 +152,7 @@ class FigureView(ipw.VBox):
             spec = ax.get_subplotspec()
             if spec is not None:
                 ax.set_subplotspec(spec)
-        self.image.value = render_png(self.figure)
+        self.image.value = self._renderer.render()
 
     def _show_error(self, exc: BaseException | None) -> None:
         if exc is None:

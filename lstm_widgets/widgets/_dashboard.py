@@ -9,10 +9,11 @@ import ipywidgets as ipw
 import traitlets as tl
 
 from ..adapters import as_model, recurrent_layers
-from ..analysis._source import copied_source
+from ..analysis import copied_source
 from ._ablation import AblationExplorer
 from ._activations import GateActivationExplorer, MemoryView
-from ._common import Choice, check_layer_choice, close_tree, layer_names
+from ._base import check_layer, layer_options
+from ._common import Choice, close_tree
 from ._weights import WeightExplorer
 
 
@@ -75,7 +76,7 @@ class LSTMExplorer(ipw.VBox):
         self._entries = entries
         super().__init__(**kwargs)
         self.layer_dropdown = Choice(
-            options=layer_names(entries),
+            options=layer_options(entries),
             description="layer",
             style={"description_width": "initial"},
         )
@@ -108,7 +109,7 @@ class LSTMExplorer(ipw.VBox):
 
     @tl.validate("layer")
     def _valid_layer(self, proposal):
-        return check_layer_choice(self._entries, proposal.value)
+        return check_layer(self._entries, proposal.value)
 
     def _on_ablation(self, change) -> None:
         self.memory.ablation = change["new"]

@@ -6,21 +6,25 @@ from collections.abc import Sequence
 from typing import Any
 
 import ipywidgets as ipw
-from traitlets import TraitError, Unicode, observe, validate
+from traitlets import Unicode, observe, validate
 
 from ..adapters import adapter_for, recurrent_layers
-from ..core import GATE_LONG_NAMES, GATES, GateWeights, RecurrentLayer
-from ..plots._equations import weights_lesson
-from ..plots._weights import (
-    WeightHeatmapDisplay,
-    check_feature_names,
-    fixed_weight_axes,
+from ..core import (
+    GATE_LONG_NAMES,
+    GATES,
+    MATRIX_WORDS,
+    SCALE_WORDS,
+    GateWeights,
+    LRUCache,
+    RecurrentLayer,
     resolve_gate_choice,
     resolve_matrix,
     resolve_scale,
 )
-from ._base import FigureView
+from ..plots import WeightHeatmapDisplay, check_feature_names, fixed_weight_axes
+from ._base import FigureView, Resolved, as_trait_error, check_layer, layer_options
 from ._common import Choice, ChoiceButtons
+from ._equations import weights_lesson
 
 _MATRIX_OPTIONS = [("W  input", "W"), ("U  recurrent", "U"), ("b  bias", "b")]
 _MATRIX_TOOLTIPS = [
@@ -116,11 +120,17 @@ class WeightExplorer(FigureView):
         help="Gate on show: a key of the layer (LSTM i, f, c, o; GRU z, r, h; SimpleRNN h), "
         "an alias such as 'forget' (stored as its key), or 'all' for the packed matrix.",
     )
-    matrix = Unicode(
-        "W", help="Matrix on show: 'W' input kernel, 'U' recurrent kernel or 'b' bias."
+    matrix = Resolved(
+        MATRIX_WORDS,
+        "W",
+        resolve=resolve_matrix,
+        help="Matrix on show: 'W' input kernel, 'U' recurrent kernel or 'b' bias (aliases "
+        "such as 'kernel' are stored as the key).",
     )
-    scale = Unicode(
+    scale = Resolved(
+        SCALE_WORDS,
         "view",
+        resolve=resolve_scale,
         help="Colour scale: 'view' fits the matrix on show (default, so the LSTM forget "
         "bias does not wash out the other gates); 'shared' is one scale for all gates of "
         "the layer, so gates can be compared.",
@@ -148,20 +158,27 @@ class WeightExplorer(FigureView):
         self._bidirectional = {
             e.name for e in entries if any(_twins(e, other) for other in entries)
         }
-        start = first if layer is None else self._entry(layer, error=ValueError)
+        start = (
+            first
+            if layer is None
+            else self._entries[check_layer(self._entries, layer, error=ValueError)]
+        )
         start_gate = resolve_gate_choice(start.kind, gate)
         start_matrix, start_scale = resolve_matrix(matrix), resolve_scale(scale)
-        self._ready = False
-        self._busy = False
         self._weights_cache: dict[str, GateWeights] = {}
-        self._png_cache: dict[tuple[str, str, str, str], bytes] = {}
+        self._png_cache: LRUCache[bytes] = LRUCache(_PNG_CACHE_SIZE)
         super().__init__(figsize=figsize, **kwargs)  # the figure: only once all is valid
         self.layer, self.gate = start.name, start_gate
         self.matrix, self.scale = start_matrix, start_scale
+        self._build_controls(start)
+        self._ax = fixed_weight_axes(self.figure, row_labels=self._feature_names or ())
+        self.display = WeightHeatmapDisplay(self._weights(start), layer_name=start.name)
+        self._start()
 
+    def _build_controls(self, start: RecurrentLayer) -> None:
         self.lesson = ipw.HTML(layout=ipw.Layout(max_width="100%"))
         self.layer_dropdown = Choice(
-            options=[(f"{e.name}  ({e.kind}, {e.units} units)", e.name) for e in entries],
+            options=layer_options(self._entries),
             description="layer",
             style={"description_width": "initial"},
         )
@@ -191,31 +208,10 @@ class WeightExplorer(FigureView):
                 ipw.HBox([self.matrix_buttons, self.scale_buttons]),
             ]
         )
-        self._attach(self.controls)
-        self.children = (*self.children, self.lesson)
-
-        ax = fixed_weight_axes(self.figure, row_labels=self._feature_names or ())
-        gw = self._weights(start)
-        self.display = WeightHeatmapDisplay(
-            gw,
-            layer_name=start.name,
-            gate=self.gate,
-            matrix=self.matrix,
-            scale=self.scale,
-            feature_names=self._names_for(start),
-            input_label=self._input_label(start),
-        ).plot(ax)
-        self._ready = True
-        self._redraw()
+        self._attach(self.controls, below=(self.lesson,))
 
     # -----------------------------------------------------------------------------------------
     # Lookups (no numerics: the adapters read, the plots draw)
-
-    def _entry(self, name: str, *, error: type[Exception] = TraitError) -> RecurrentLayer:
-        entry = self._entries.get(name) if isinstance(name, str) else None
-        if entry is None:
-            raise error(f"Expected layer as one of {list(self._entries)}, received {name!r}.")
-        return entry
 
     def _weights(self, entry: RecurrentLayer) -> GateWeights:
         gw = self._weights_cache.get(entry.name)
@@ -248,29 +244,12 @@ class WeightExplorer(FigureView):
 
     @validate("layer")
     def _validate_layer(self, proposal):
-        return self._entry(proposal["value"]).name
+        return check_layer(self._entries, proposal["value"])
 
     @validate("gate")
     def _validate_gate(self, proposal):
         entry = self._entries.get(self.layer) or next(iter(self._entries.values()))
-        try:
-            return resolve_gate_choice(entry.kind, proposal["value"])
-        except ValueError as exc:
-            raise TraitError(str(exc)) from None
-
-    @validate("matrix")
-    def _validate_matrix(self, proposal):
-        try:
-            return resolve_matrix(proposal["value"])
-        except ValueError as exc:
-            raise TraitError(str(exc)) from None
-
-    @validate("scale")
-    def _validate_scale(self, proposal):
-        try:
-            return resolve_scale(proposal["value"])
-        except ValueError as exc:
-            raise TraitError(str(exc)) from None
+        return as_trait_error(resolve_gate_choice, entry.kind, proposal["value"])
 
     @observe("layer")
     def _on_layer(self, change) -> None:
@@ -278,19 +257,17 @@ class WeightExplorer(FigureView):
             return
         entry = self._entries[change["new"]]
         keep = self.gate if (self.gate == "all" or self.gate in entry.gates) else "all"
-        self._busy = True
+        self._ready = False  # new options select "all" (and, through the link, here) ...
         try:
-            # New options select "all" in the dropdown (and, through the link, here);
-            # then the kept gate is set back.
             self.gate_dropdown.options = self._gate_options(entry)
-            self.gate = keep
+            self.gate = keep  # ... then the kept gate is set back
         finally:
-            self._busy = False
+            self._ready = True
         self._redraw()
 
     @observe("gate", "matrix", "scale")
     def _on_view(self, change) -> None:
-        if self._ready and not self._busy:
+        if self._ready:
             self._redraw()
 
     # -----------------------------------------------------------------------------------------
@@ -302,7 +279,7 @@ class WeightExplorer(FigureView):
     def _draw(self) -> None:
         entry = self._entries[self.layer]
         gw = self._weights(entry)
-        self.display.update(
+        self.display.update(  # draws in place once plotted; before, only sets the view
             gate_weights=gw,
             layer_name=entry.name,
             feature_names=self._names_for(entry),
@@ -311,6 +288,8 @@ class WeightExplorer(FigureView):
             matrix=self.matrix,
             scale=self.scale,
         )
+        if getattr(self.display, "ax_", None) is None:  # the one draw of construction
+            self.display.plot(self._ax)
         self.lesson.value = weights_lesson(
             gw,
             gate=self.gate,
@@ -327,10 +306,4 @@ class WeightExplorer(FigureView):
         ``_PNG_CACHE_SIZE`` of them): going back to a gate costs no drawing at all.
         """
         key = (self.layer, self.gate, self.matrix, self.scale)
-        png = self._png_cache.pop(key, None)
-        if png is None:
-            png = self.display.render_png()
-        self._png_cache[key] = png  # most recent last
-        while len(self._png_cache) > _PNG_CACHE_SIZE:
-            self._png_cache.pop(next(iter(self._png_cache)))
-        self.image.value = png
+        self.image.value = self._png_cache.get_or_make(key, self.display.render_png)

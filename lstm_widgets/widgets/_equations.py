@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 
-from ..core import GATE_LONG_NAMES, GATES, KINDS, GateWeights
+from ..core import GATE_LONG_NAMES, GATES, MATRIX_WORDS, GateWeights, check_kind
 
 # How an activation is written in an equation. Keras 2's hard_sigmoid differs from Keras 3's
 # in its slope, not in what it does, so both read "hard_sigmoid".
@@ -19,15 +19,6 @@ _GATE_SYMBOL = {
     "GRU": {"z": "z_t", "r": "r_t", "h": "h~_t"},
     "SimpleRNN": {"h": "h_t"},
 }
-
-_MATRIX_WORDS = {"W": "input kernel", "U": "recurrent kernel", "b": "bias"}
-
-
-def check_kind(kind: str) -> str:
-    """Return ``kind`` if it is a supported layer kind, else raise ``ValueError``."""
-    if kind not in GATES:
-        raise ValueError(f"Expected a layer kind in {list(KINDS)}, received {kind!r}.")
-    return kind
 
 
 def shown_activation(name: str | None) -> str:
@@ -86,21 +77,23 @@ def gate_equations(
     out = {}
     for key in GATES[kind]:
         fn = act if (kind, key) in {("LSTM", "c"), ("GRU", "h"), ("SimpleRNN", "h")} else rec
-        bias = f" + b_{key}" if use_bias else ""
-        rbias = f" + b'_{key}" if use_bias else ""
-        if kind == "GRU" and reset_after:
-            if key == "h":
-                inner = f"x_t W_h{bias} + r_t * (h_{{t-1}} U_h{rbias})"
-            else:
-                inner = f"x_t W_{key}{bias} + h_{{t-1}} U_{key}{rbias}"
-        elif kind == "GRU" and key == "h":
-            inner = f"x_t W_h + (r_t * h_{{t-1}}) U_h{bias}"
-        elif two:
-            inner = f"x_t W_{key}{bias} + h_{{t-1}} U_{key}{rbias}"
-        else:
-            inner = f"x_t W_{key} + h_{{t-1}} U_{key}{bias}"
-        out[key] = f"{sym[key]} = {fn}({inner})"
+        out[key] = f"{sym[key]} = {fn}({_gate_sum(kind, key, reset_after, two, use_bias)})"
     return out
+
+
+def _gate_sum(kind: str, key: str, reset_after: bool | None, two: bool, use_bias: bool) -> str:
+    """Return the argument of a gate's activation: input, recurrent and bias terms."""
+    bias = f" + b_{key}" if use_bias else ""
+    rbias = f" + b'_{key}" if use_bias else ""
+    if kind == "GRU" and reset_after:
+        if key == "h":
+            return f"x_t W_h{bias} + r_t * (h_{{t-1}} U_h{rbias})"
+        return f"x_t W_{key}{bias} + h_{{t-1}} U_{key}{rbias}"
+    if kind == "GRU" and key == "h":
+        return f"x_t W_h + (r_t * h_{{t-1}}) U_h{bias}"
+    if two:
+        return f"x_t W_{key}{bias} + h_{{t-1}} U_{key}{rbias}"
+    return f"x_t W_{key} + h_{{t-1}} U_{key}{bias}"
 
 
 def _bias_rows(kind: str, reset_after: bool | None, bias_rows: int | None) -> int:
@@ -212,9 +205,8 @@ def weights_lesson(
 ) -> str:
     """Return an HTML fragment that explains one view of a layer's weights.
 
-    It gives every gate's equation (the selected one in bold), says that the same weights
-    run at every one of the ``T`` steps so that ``time_steps`` is in no weight shape, and
-    works out the parameter count.
+    Every gate's equation (``gate`` in bold), why no weight has a time axis, the parameter
+    count.
 
     Parameters
     ----------
@@ -227,8 +219,7 @@ def weights_lesson(
     layer_name : str, optional
         Name to show; defaults to ``gate_weights.name``.
     reported_params : int, optional
-        The framework's own parameter count for the layer (one direction), shown beside
-        the formula so the two can be compared.
+        The framework's own parameter count (one direction), shown beside the formula.
     bidirectional : bool, default=False
         Whether the layer is one direction of a ``Bidirectional`` wrapper.
 
@@ -237,62 +228,24 @@ def weights_lesson(
     str
         HTML (no scripts, no styles beyond inline ones).
     """
-    gw = gate_weights
-    kind, F, H = gw.kind, gw.input_dim, gw.units
-    n = len(gw.gates)
-    name = layer_name or gw.name or kind
-    esc = html.escape
-    eqs = gate_equations(
-        kind,
-        activation=gw.activation,
-        recurrent_activation=gw.recurrent_activation,
-        reset_after=gw.reset_after,
-        use_bias=gw.use_bias,
-        bias_rows=2 if gw.b.ndim == 2 else 1,
-    )
-    lines = []
-    for key, eq in eqs.items():
-        long = GATE_LONG_NAMES[kind][key]
-        line = esc(f"{eq:<56}  {long}")
-        lines.append(f"<b>{line}</b>" if key == gate else line)
-    lines.extend(esc(eq) for eq in state_equations(kind, activation=gw.activation))
-    legend = "x_t: input at step t; h_{t-1}: previous hidden state; * multiplies element-wise."
-    if gw.b.ndim == 2 and gw.use_bias:
-        legend += " b: input bias (row 0 of b); b': recurrent bias (row 1)."
-
-    b_shape = _shape(gw.b.shape)
-    shapes = (
-        f"W ({_shape(gw.W.shape)} = F x {n}H), U ({_shape(gw.U.shape)} = H x {n}H) "
-        f"and b ({b_shape})"
-    )
+    gw, esc = gate_weights, html.escape
+    rows = 2 if gw.b.ndim == 2 else 1
     formula, count = param_count_formula(
-        kind,
-        F,
-        H,
-        reset_after=gw.reset_after,
-        use_bias=gw.use_bias,
-        bias_rows=2 if gw.b.ndim == 2 else 1,
-    )
-    if reported_params is None:
-        check = ""
-    elif int(reported_params) == count:
-        check = f" This equals the framework's own count_params() for the layer: {count}."
-    else:
-        check = (
-            f" The framework reports {int(reported_params)} for the layer, not {count}: "
-            "it holds weights this view does not show."
-        )
+        gw.kind, gw.input_dim, gw.units, reset_after=gw.reset_after, use_bias=gw.use_bias,
+        bias_rows=rows,
+    )  # fmt: skip
     parts = [
-        f"<b>{esc(name)}</b>: {kind}, H = {H} units, F = {F} inputs per step"
+        f"<b>{esc(layer_name or gw.name or gw.kind)}</b>: {gw.kind}, H = {gw.units} units, "
+        f"F = {gw.input_dim} inputs per step"
         + (" (reads the sequence backwards)" if gw.go_backwards else "")
         + ".",
-        '<pre style="margin:4px 0;font-size:12px;line-height:1.35">' + "\n".join(lines) + "</pre>",
-        f'<span style="color:#555">{esc(legend)}</span>',
+        *_equation_block(gw, gate),
         "<b>No time axis in the weights.</b> The same "
-        + esc(shapes)
+        + esc(_shapes(gw))
         + " are applied at every one of the T time steps, so time_steps appears in no "
         "weight shape: a longer sequence uses the same weights more often.",
-        f"<b>Parameters.</b> <code>{esc(formula)}</code>.{esc(check)}",
+        f"<b>Parameters.</b> <code>{esc(formula)}</code>."
+        + esc(_count_check(reported_params, count)),
     ]
     if bidirectional:
         parts.append(
@@ -301,6 +254,50 @@ def weights_lesson(
         )
     parts.append(_matrix_note(gw, gate, matrix))
     return '<div style="font-size:13px;line-height:1.45">' + "<br>".join(parts) + "</div>"
+
+
+def _equation_block(gw: GateWeights, gate: str) -> list[str]:
+    """Return the gate equations (``gate`` bold), state equations and legend, as HTML."""
+    esc = html.escape
+    eqs = gate_equations(
+        gw.kind,
+        activation=gw.activation,
+        recurrent_activation=gw.recurrent_activation,
+        reset_after=gw.reset_after,
+        use_bias=gw.use_bias,
+        bias_rows=2 if gw.b.ndim == 2 else 1,
+    )
+    lines = []
+    for key, eq in eqs.items():
+        line = esc(f"{eq:<56}  {GATE_LONG_NAMES[gw.kind][key]}")
+        lines.append(f"<b>{line}</b>" if key == gate else line)
+    lines.extend(esc(eq) for eq in state_equations(gw.kind, activation=gw.activation))
+    legend = "x_t: input at step t; h_{t-1}: previous hidden state; * multiplies element-wise."
+    if gw.b.ndim == 2 and gw.use_bias:
+        legend += " b: input bias (row 0 of b); b': recurrent bias (row 1)."
+    return [
+        '<pre style="margin:4px 0;font-size:12px;line-height:1.35">' + "\n".join(lines) + "</pre>",
+        f'<span style="color:#555">{esc(legend)}</span>',
+    ]
+
+
+def _shapes(gw: GateWeights) -> str:
+    n = len(gw.gates)
+    return (
+        f"W ({_shape(gw.W.shape)} = F x {n}H), U ({_shape(gw.U.shape)} = H x {n}H) "
+        f"and b ({_shape(gw.b.shape)})"
+    )
+
+
+def _count_check(reported_params: int | None, count: int) -> str:
+    if reported_params is None:
+        return ""
+    if int(reported_params) == count:
+        return f" This equals the framework's own count_params() for the layer: {count}."
+    return (
+        f" The framework reports {int(reported_params)} for the layer, not {count}: "
+        "it holds weights this view does not show."
+    )
 
 
 def _matrix_note(gw: GateWeights, gate: str, matrix: str) -> str:
@@ -315,13 +312,13 @@ def _matrix_note(gw: GateWeights, gate: str, matrix: str) -> str:
         gate_words = f"the {GATE_LONG_NAMES[kind][gate]} gate"
     if matrix == "W":
         text = (
-            f"Showing W{sub}, the {_MATRIX_WORDS['W']} of {which}: row j is input feature j, "
+            f"Showing W{sub}, the {MATRIX_WORDS['W']} of {which}: row j is input feature j, "
             f"column k is hidden unit k; W{sub}[j, k] is how strongly feature j at step t "
             f"pushes {gate_words} of unit k."
         )
     elif matrix == "U":
         text = (
-            f"Showing U{sub}, the {_MATRIX_WORDS['U']} of {which}: row j is the previous "
+            f"Showing U{sub}, the {MATRIX_WORDS['U']} of {which}: row j is the previous "
             f"hidden unit h_{{t-1}}[j], column k is hidden unit k; it carries the past into "
             f"{gate_words}."
         )

@@ -1,4 +1,8 @@
-"""PNG encoding of figure pixels: one-off, or incremental for a view redrawn in place."""
+"""The project's former own PNG encoder (lstm_widgets/plots/_png.py), kept for benchmarks.
+
+benchmarks/png_encoding.py compares it with Pillow on the same frames; the package encodes
+through Pillow (lstm_widgets.plots.encode_png) because this one was not 2x faster end to end.
+"""
 
 from __future__ import annotations
 
