@@ -100,6 +100,7 @@ class FigureCanvas(anywidget.AnyWidget):
     def __init__(self, figure: Figure | None = None, **kwargs) -> None:
         self._resize_callbacks = CallbackDispatcher()
         self._size_done: tuple[int, float] | None = None
+        self._width = 0
         super().__init__(figure=figure, **kwargs)
         self.on_msg(self._on_front_end_msg)
         if figure is not None:
@@ -109,10 +110,13 @@ class FigureCanvas(anywidget.AnyWidget):
 
     @t.validate("display_width")
     def _valid_width(self, proposal) -> int:
+        # Not `self.display_width`: under hold_trait_notifications (set_state) it already
+        # holds the proposed value when validators run.
         width = proposal["value"]
         if width <= 0:  # a hidden tab measures 0: keep the size we have
-            return self.display_width
-        return clamp_width(width)
+            return self._width
+        self._width = clamp_width(width)
+        return self._width
 
     @t.validate("pixel_ratio")
     def _valid_ratio(self, proposal) -> float:
