@@ -53,7 +53,7 @@ def _heatmap_canvas():
     def readout(axes, x, y):
         if axes is not ax:
             return None
-        row, col = int(round(y)), int(round(x))
+        row, col = round(y), round(x)
         return f"M[{row}, {col}] = {MATRIX[row, col]:+.2f}"
 
     return FigureCanvas(fig, readout_function=readout), ax
