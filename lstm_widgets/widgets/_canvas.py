@@ -1,0 +1,223 @@
+"""A figure shown at the width the page gives it, sharp at any pixel ratio, with a readout.
+
+:class:`FigureCanvas` is a small front-end model (anywidget): the browser reports the CSS
+width of the box and ``devicePixelRatio``; Python re-renders the figure at that size and
+sends the PNG back; pointer moves over the picture come back as figure pixels, which Python
+maps to (axes, data x, data y) and turns into a line of text through a function the owner
+registers.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Callable as CallableType
+
+import anywidget
+import traitlets as t
+from ipywidgets import CallbackDispatcher
+from matplotlib.figure import Figure
+
+from ..plots._figure import render_png
+from ..plots._sizing import (
+    CSS_DPI,
+    MAX_RATIO,
+    MIN_RATIO,
+    axes_at,
+    clamp_ratio,
+    clamp_width,
+    figure_point,
+    resize_figure,
+)
+
+_HERE = pathlib.Path(__file__).parent
+
+__all__ = ["FigureCanvas", "resize_figure"]
+
+
+class FigureCanvas(anywidget.AnyWidget):
+    """Show a matplotlib figure as a PNG re-rendered for the space and screen it is shown on.
+
+    The front end reports :attr:`display_width` (the box's CSS width, debounced) and
+    :attr:`pixel_ratio` (``window.devicePixelRatio``). On a change the figure is resized
+    (``display_width / 100`` inches at ``100 * pixel_ratio`` dpi, see
+    :func:`~lstm_widgets.plots._sizing.resize_figure`) and either the callbacks registered
+    with :meth:`on_resize` run (the owner redraws and calls :meth:`show_png` or :meth:`draw`)
+    or, with none, :meth:`draw` re-renders it.
+
+    Pointing at the picture calls ``readout_function(ax, x, y)`` with the Axes under the
+    pointer and the data coordinates there; the text it returns is shown next to the pointer.
+
+    Parameters
+    ----------
+    figure : Figure, optional
+        The figure to show; drawn at once.
+    **kwargs
+        Trait values (``readout_function``, ``aspect``, ``auto_resize``, layout, ...).
+
+    Examples
+    --------
+    >>> from lstm_widgets.plots._figure import new_figure
+    >>> fig = new_figure((6, 3))
+    >>> ax = fig.add_subplot()
+    >>> im = ax.imshow([[1.0, 2.0], [3.0, 4.0]])
+    >>> canvas = FigureCanvas(fig, readout_function=lambda ax, x, y: f"{x:.0f}, {y:.0f}")
+    >>> canvas.display_width, canvas.pixel_ratio = 800, 2.0  # as the browser would
+    >>> fig.dpi, fig.get_size_inches().tolist()
+    (200.0, [8.0, 4.0])
+    """
+
+    _esm = _HERE / "_canvas.js"
+    _css = _HERE / "_canvas.css"
+
+    value = t.Bytes(b"", help="The PNG shown.").tag(sync=True)
+    image_ratio = t.Float(
+        1.0, help="Device pixels per CSS pixel of the PNG in `value` (figure dpi / 100)."
+    ).tag(sync=True)
+    display_width = t.Int(
+        0,
+        help="CSS width (px) the picture is shown at, as the browser measured it, clamped to "
+        "300..2400; 0 until the browser reports. Zero or negative reports are ignored.",
+    ).tag(sync=True)
+    pixel_ratio = t.Float(1.0, help="The browser's devicePixelRatio (clamped to 0.5..4).").tag(
+        sync=True
+    )
+    readout = t.Unicode("", help="Text shown next to the pointer; empty hides it.").tag(sync=True)
+    _hover_ack = t.Int(0, help="Sequence number of the last hover message answered.").tag(sync=True)
+
+    figure = t.Instance(Figure, allow_none=True, help="The figure shown.")
+    readout_function = t.Callable(
+        None,
+        allow_none=True,
+        help="fn(ax, x, y) -> str | None: the readout for data point (x, y) of Axes ax.",
+    )
+    aspect = t.Float(
+        None, allow_none=True, help="Height / width kept on resize; default: the figure's own."
+    )
+    auto_resize = t.Bool(
+        True, help="Resize `figure` to display_width x pixel_ratio when either changes."
+    )
+
+    def __init__(self, figure: Figure | None = None, **kwargs) -> None:
+        self._resize_callbacks = CallbackDispatcher()
+        self._size_done: tuple[int, float] | None = None
+        self._width = 0
+        super().__init__(figure=figure, **kwargs)
+        self.on_msg(self._on_front_end_msg)
+        if figure is not None:
+            self.draw()
+
+    # --- validation --------------------------------------------------------------------
+
+    @t.validate("display_width")
+    def _valid_width(self, proposal) -> int:
+        # Not `self.display_width`: under hold_trait_notifications (set_state) it already
+        # holds the proposed value when validators run.
+        width = proposal["value"]
+        if width <= 0:  # a hidden tab measures 0: keep the size we have
+            return self._width
+        self._width = clamp_width(width)
+        return self._width
+
+    @t.validate("pixel_ratio")
+    def _valid_ratio(self, proposal) -> float:
+        ratio = proposal["value"]
+        if not ratio > 0:
+            raise t.TraitError(
+                f"pixel_ratio must be a positive devicePixelRatio ({MIN_RATIO}..{MAX_RATIO} "
+                f"are honoured), got {ratio!r}."
+            )
+        return clamp_ratio(ratio)
+
+    @t.validate("aspect")
+    def _valid_aspect(self, proposal) -> float | None:
+        aspect = proposal["value"]
+        if aspect is not None and not aspect > 0:
+            raise t.TraitError(f"aspect must be a positive height/width ratio, got {aspect!r}.")
+        return aspect
+
+    @t.observe("figure")
+    def _figure_changed(self, change) -> None:
+        figure = change["new"]
+        if figure is not None and self.aspect is None:
+            w_in, h_in = figure.get_size_inches()
+            self.aspect = h_in / w_in
+
+    # --- rendering ---------------------------------------------------------------------
+
+    def draw(self) -> None:
+        """Render :attr:`figure` to PNG and show it."""
+        if self.figure is None:
+            raise ValueError("FigureCanvas.draw() needs a figure: set `canvas.figure = fig`.")
+        self.show_png(render_png(self.figure), pixel_ratio=self.figure.dpi / CSS_DPI)
+
+    def show_png(self, png: bytes, *, pixel_ratio: float) -> None:
+        """Show ``png``, rendered at ``pixel_ratio`` device pixels per CSS pixel.
+
+        Owners with a renderer of their own (``BlitRenderer``) call this after each render,
+        with ``pixel_ratio = figure.dpi / 100``.
+        """
+        with self.hold_sync():
+            self.image_ratio = float(pixel_ratio)
+            self.value = png
+
+    def on_resize(self, callback: CallableType[[FigureCanvas], None], remove: bool = False):
+        """Register ``callback(canvas)``, run after the figure was resized for a new size.
+
+        With callbacks registered the canvas does not redraw by itself: the owner redraws
+        (its renderer must drop cached backgrounds and re-run the layout) and calls
+        :meth:`show_png` or :meth:`draw`.
+        """
+        self._resize_callbacks.register_callback(callback, remove=remove)
+
+    @t.observe("display_width", "pixel_ratio")
+    def _size_changed(self, change) -> None:
+        if self.display_width <= 0:
+            return
+        size = (self.display_width, self.pixel_ratio)
+        if size == self._size_done:  # both traits came in one message: one render
+            return
+        self._size_done = size
+        if self.figure is not None and self.auto_resize:
+            resize_figure(self.figure, *size, aspect=self.aspect)
+        if self._resize_callbacks.callbacks:
+            self._resize_callbacks(self)
+        elif self.figure is not None:
+            self.draw()
+
+    # --- readout -----------------------------------------------------------------------
+
+    def readout_at(self, x: float, y: float, image_size: tuple[float, float] | None = None) -> str:
+        """Return the readout for point (x, y) of the shown PNG (pixels, origin top left).
+
+        ``image_size`` is the PNG's (width, height); default: the figure's size now.
+        Returns ``""`` off every Axes, without a ``readout_function``, or when it returns
+        None for every Axes under the point; an exception becomes the text.
+        """
+        fn = self.readout_function
+        if fn is None or self.figure is None:
+            return ""
+        figure = self.figure
+        if image_size is None:
+            image_size = (figure.bbox.width, figure.bbox.height)
+        dx, dy = figure_point(figure, x, y, image_size)
+        for ax, data_x, data_y in axes_at(figure, dx, dy):
+            try:
+                text = fn(ax, data_x, data_y)
+            except Exception as exc:
+                return f"readout failed: {type(exc).__name__}: {exc}"
+            if text is not None:
+                return str(text)
+        return ""
+
+    def _on_front_end_msg(self, _widget, content, _buffers) -> None:
+        kind = content.get("type") if isinstance(content, dict) else None
+        if kind == "hover":
+            size = (content.get("width"), content.get("height"))
+            text = self.readout_at(
+                float(content["x"]), float(content["y"]), size if all(size) else None
+            )
+            with self.hold_sync():
+                self.readout = text
+                self._hover_ack = int(content.get("seq", 0))
+        elif kind == "leave":
+            self.readout = ""
