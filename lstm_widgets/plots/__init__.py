@@ -7,14 +7,28 @@ Never imports ipywidgets or pyplot. Every figure is rendered to PNG through one
 from ._ablation import AblationDisplay
 from ._activations import GateActivationDisplay
 from ._figure import new_figure
-from ._history import GateHistoryDisplay, LagHistoryDisplay
+from ._history import GateHistoryDisplay, LagHistoryDisplay, record_label, record_positions
 from ._labels import check_feature_names
 from ._memory import MemoryRetentionDisplay
 from ._render import Renderer, encode_png, render_png, renderer_for
+from ._sizing import (
+    CSS_DPI,
+    MAX_RATIO,
+    MIN_RATIO,
+    axes_at,
+    clamp_ratio,
+    clamp_width,
+    figure_point,
+    resize_figure,
+    smallest_text_px,
+)
 from ._weight_layout import fixed_weight_axes
 from ._weights import WeightHeatmapDisplay
 
 __all__ = [
+    "CSS_DPI",
+    "MAX_RATIO",
+    "MIN_RATIO",
     "AblationDisplay",
     "GateActivationDisplay",
     "GateHistoryDisplay",
@@ -22,10 +36,18 @@ __all__ = [
     "MemoryRetentionDisplay",
     "Renderer",
     "WeightHeatmapDisplay",
+    "axes_at",
     "check_feature_names",
+    "clamp_ratio",
+    "clamp_width",
     "encode_png",
+    "figure_point",
     "fixed_weight_axes",
     "new_figure",
+    "record_label",
+    "record_positions",
     "render_png",
     "renderer_for",
+    "resize_figure",
+    "smallest_text_px",
 ]

@@ -17,8 +17,7 @@ import traitlets as t
 from ipywidgets import CallbackDispatcher
 from matplotlib.figure import Figure
 
-from ..plots._figure import render_png
-from ..plots._sizing import (
+from ..plots import (
     CSS_DPI,
     MAX_RATIO,
     MIN_RATIO,
@@ -26,6 +25,7 @@ from ..plots._sizing import (
     clamp_ratio,
     clamp_width,
     figure_point,
+    render_png,
     resize_figure,
 )
 

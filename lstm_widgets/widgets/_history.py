@@ -7,15 +7,19 @@ and the "change since epoch 0" heatmaps.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Any
 
 import ipywidgets as ipw
 from traitlets import Bool, Int, TraitError, Unicode, observe, validate
 
-from ..core import GATE_LONG_NAMES, GATES, GateWeights
-from ..plots import GateHistoryDisplay, LagHistoryDisplay, WeightHeatmapDisplay
-from ..plots._history import record_label, record_positions
+from ..core import GATE_LONG_NAMES, GATES, GateWeights, LRUCache
+from ..plots import (
+    GateHistoryDisplay,
+    LagHistoryDisplay,
+    WeightHeatmapDisplay,
+    record_label,
+    record_positions,
+)
 from ._base import FigureView
 from ._common import Choice, ChoiceButtons, StrictIntSlider
 
@@ -96,7 +100,7 @@ class TrainingHistoryExplorer(FigureView):
             raise ValueError("Expected a history with at least one record; this one is empty.")
         self._history = history
         self._ready = False
-        self._cache: OrderedDict[tuple, GateWeights] = OrderedDict()
+        self._cache: LRUCache[GateWeights] = LRUCache(_CACHE)
         super().__init__(figsize=figsize, **kwargs)
         self.layer = history.layers[0] if layer is None else layer
         self.gate, self.matrix, self.stat = gate, matrix, stat
@@ -280,14 +284,10 @@ class TrainingHistoryExplorer(FigureView):
 
     def _weights(self) -> GateWeights:
         key = (self.layer, self.record, self.change)
-        gw = self._cache.get(key)
-        if gw is None:
-            relative = 0 if self.change else None
-            gw = self._history.gate_weights(self.record, self.layer, relative_to=relative)
-            self._cache[key] = gw
-            while len(self._cache) > _CACHE:
-                self._cache.popitem(last=False)
-        return gw
+        relative = 0 if self.change else None
+        return self._cache.get_or_make(
+            key, lambda: self._history.gate_weights(self.record, self.layer, relative_to=relative)
+        )
 
     def _positions(self):
         return record_positions(self._history.epochs, self._history.batches)
