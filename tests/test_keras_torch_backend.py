@@ -57,9 +57,13 @@ SCRIPT = textwrap.dedent(
         state = stepper.step(X[:, t], state)
     errors["stepper"] = float(np.abs(stepper.readout(state) - adapter.predict_fn(chain)(X)).max())
 
+    from lstm_widgets.analysis._cost import forced_path
+
     methods = []
     for m in (model, chain):
-        result = lw.ablate_timesteps(m, X, progress=False)
+        # The cost model would pick black-box for 4 rows; the stepwise path is under test.
+        with forced_path("stepwise"):
+            result = lw.ablate_timesteps(m, X, progress=False)
         methods.append(result.method)
         clean = np.asarray(m(X).detach())
         brute = []
