@@ -205,7 +205,8 @@ PROVABLE = {
 def test_torch_plain_stacks_are_proven_and_take_the_stepwise_path(name):
     model = randomize_module(PROVABLE[name](), seed=4)
     X = _x(n=8)
-    result = lw.ablate_timesteps(model, X, progress=False)
+    with forced_path("stepwise"):  # the cost model picks black-box for 8 rows
+        result = lw.ablate_timesteps(model, X, progress=False)
     assert result.method == "stepwise"
     assert result.method_reason
     np.testing.assert_allclose(result.importance, _brute_force(_torch_predict(model), X), atol=ATOL)
@@ -452,7 +453,8 @@ def test_one_column_and_flat_targets_are_the_same(small_model):
 
 def test_the_explorer_shows_which_path_ran_and_why(small_model):
     explorer = lw.AblationExplorer(small_model, _x6())
-    result = explorer.run()
+    with forced_path("stepwise"):  # the cost model picks black-box for 6 rows
+        result = explorer.run()
     assert result.method == "stepwise" and result.method_reason
     assert result.method in explorer.status.value
     assert html.escape(result.method_reason) in explorer.status.value

@@ -116,6 +116,32 @@ def test_estimates_follow_the_work_and_the_call_counts():
     assert not chosen and why.startswith("black-box: cheaper for T=5000, N=2")
 
 
+@pytest.mark.parametrize(("call_ratio", "stepwise"), [(1.05, True), (3.0, False)])
+def test_the_margin_is_a_ratio_so_millisecond_calls_are_chosen_too(call_ratio, stepwise):
+    """Black-box replaces the proven path only when estimated MIN_RATIO times faster,
+    however short the call: a 3x slower path is not kept because it costs milliseconds."""
+    from lstm_widgets.analysis._cost import MIN_RATIO
+
+    layer = RecurrentLayer(name="lstm", kind="LSTM", units=4, input_dim=2)
+    model = ModelCost.from_layers([layer])
+    N, T, starts, plan = 2, 4, [0, 1, 2, 3], (2, 4)
+    costs = _costs(step=0.0, row_step=0.0, per_mac=0.0, stepwise_row_step=0.0, stepwise_per_mac=0.0)
+    box = black_box_seconds(N, T, T, plan, model, costs)
+    # Scale the stepper's call cost so the step-by-step estimate is call_ratio x black-box.
+    calls = stepwise_seconds(N, T, starts, plan, model, _costs(stepwise_call=1.0, **{
+        k: 0.0 for k in ("step", "row_step", "per_mac", "stepwise_row_step", "stepwise_per_mac")
+    }))  # fmt: skip
+    costs = _costs(
+        step=0.0, row_step=0.0, per_mac=0.0, stepwise_row_step=0.0, stepwise_per_mac=0.0,
+        stepwise_call=call_ratio * box / calls,
+    )  # fmt: skip
+    step = stepwise_seconds(N, T, starts, plan, model, costs)
+    assert step == pytest.approx(call_ratio * box) and box < 0.01  # a millisecond cell
+    chosen, why = choose_stepwise(N, T, starts, {"stepwise": plan, "black-box": plan}, model, costs)
+    assert chosen is stepwise
+    assert why.startswith(f"stepwise: within {MIN_RATIO}x" if stepwise else "black-box: cheaper")
+
+
 def test_forced_path_is_internal_and_checked():
     with pytest.raises(ValueError, match="Expected path None, 'stepwise' or 'black-box'"):
         with forced_path("fast"):

@@ -8,6 +8,7 @@ from _helpers import randomize_weights
 import lstm_widgets as lw
 from lstm_widgets.adapters import adapter_for
 from lstm_widgets.adapters import keras as keras_adapter
+from lstm_widgets.analysis._cost import forced_path
 
 layers = tf_keras.layers
 
@@ -180,7 +181,9 @@ def test_ablation_of_a_tf_keras_model(make, method):
     model = randomize_weights(make(), seed=4)
     X = _x(n=16)
     X_before = X.copy()
-    result = lw.ablate_timesteps(model, X, progress=False)
+    # Forced where proven (the cost model picks black-box for 16 rows); never otherwise.
+    with forced_path("stepwise"):
+        result = lw.ablate_timesteps(model, X, progress=False)
     assert result.method == method
     np.testing.assert_allclose(result.importance, _brute_force_ablation(model, X), atol=ATOL)
     np.testing.assert_array_equal(X, X_before)

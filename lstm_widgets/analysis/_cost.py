@@ -20,9 +20,10 @@ from typing import Any
 
 _GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}
 
-MIN_SAVING = 0.05
-"""Seconds the black-box path must save before it replaces the step-by-step one: below
-that, estimates are within their error and the (proven) step-by-step path stays."""
+MIN_RATIO = 1.15
+"""How many times faster the black-box path must be estimated before it replaces the
+step-by-step one: nearer than that, the estimates are within their error and the step-by-step
+path stays. A ratio, not seconds, so that millisecond calls are chosen as well as long ones."""
 
 _FORCED: contextvars.ContextVar[str | None] = contextvars.ContextVar("forced_path", default=None)
 
@@ -161,8 +162,8 @@ def choose_stepwise(
     estimates = f"estimated {step_s:.2g} s step by step, {box_s:.2g} s black-box"
     if step_s <= box_s:
         return True, f"stepwise: cheaper for T={T}, N={N} ({estimates})"
-    if step_s - box_s < MIN_SAVING:
-        return True, f"stepwise: within {MIN_SAVING} s of black-box for T={T}, N={N} ({estimates})"
+    if step_s < MIN_RATIO * box_s:
+        return True, f"stepwise: within {MIN_RATIO}x of black-box for T={T}, N={N} ({estimates})"
     return False, f"black-box: cheaper for T={T}, N={N} ({estimates})"
 
 
