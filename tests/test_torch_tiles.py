@@ -8,7 +8,7 @@ import torch
 from _helpers import randomize_module as randomize
 
 import lstm_widgets as lw
-from lstm_widgets.adapters import _torch_stepper
+from lstm_widgets.adapters.torch import _stepper as _torch_stepper
 from lstm_widgets.analysis._cost import forced_path
 
 nn = torch.nn

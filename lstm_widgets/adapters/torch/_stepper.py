@@ -37,8 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from ._torch_tiles import TileRunner, _segments, _TileJob
-from .torch import (
+from . import (
     _as_tensor,
     _first_tensor,
     _InferenceMode,
@@ -52,6 +51,7 @@ from .torch import (
     predict_fn,
     scoped_threads,
 )
+from ._tiles import TileRunner, _segments, _TileJob
 
 CALL_VALUES = 2**21
 """Target workspace values (rows x steps x values per row-step) of one whole-sequence call."""

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from ..core import GateWeights, RecurrentLayer, require
-from ._torch_proof import TRACE_LOCK, Stack, prove_stack
+from ...core import GateWeights, RecurrentLayer, require
+from ._proof import TRACE_LOCK, Stack, prove_stack
 
 _SUPPORTED = "nn.LSTM (without proj_size), nn.GRU and nn.RNN (tanh or relu)"
 _TORCH_KIND = {"LSTM": "LSTM", "GRU": "GRU", "RNN": "SimpleRNN"}
@@ -590,8 +590,8 @@ def path_costs(model: Any) -> dict[str, Any]:
     Measured on one core of a 2-core x86-64 machine (oneDNN kernels, float32); see
     :class:`lstm_widgets.analysis._cost.PathCosts` for each entry. Only their ratios matter.
     """
-    from ._torch_stepper import CALL_VALUES, MERGE_ROWS
-    from ._torch_tiles import POOL_MACS
+    from ._stepper import CALL_VALUES, MERGE_ROWS
+    from ._tiles import POOL_MACS
 
     _, device = _param_dtype_device(model)
     return {
@@ -780,6 +780,6 @@ def stepper_and_reason(model: Any) -> tuple[Any, str]:
 
     See :func:`lstm_widgets.adapters._torch_stepper.stepper_and_reason`.
     """
-    from ._torch_stepper import stepper_and_reason as build
+    from ._stepper import stepper_and_reason as build
 
     return build(model)

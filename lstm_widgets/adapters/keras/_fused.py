@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..core import require
+from ...core import require
 
 FusedSpawn = Callable[[Any, Any, list, Any, Any, Any], tuple[Any, list]]
 

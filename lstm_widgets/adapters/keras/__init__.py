@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from ..core import GateWeights, RecurrentLayer, require
-from ._keras_fused import fused_lstm_spawn
-from ._keras_masks import (  # the mask and token parts of this adapter's interface
+from ...core import GateWeights, RecurrentLayer, require
+from ._fused import fused_lstm_spawn
+from ._masks import (  # the mask and token parts of this adapter's interface
     first_argument,
     layer_mask_fn,  # noqa: F401
     mask_value,  # noqa: F401
@@ -180,7 +180,7 @@ def _activation_name(fn: Any, keras_root: str, where: str) -> str:
     name = getattr(fn, "__name__", None)
     if name == "hard_sigmoid" and keras_root == "tf_keras":
         return "hard_sigmoid_keras2"
-    from ..core import ACTIVATIONS
+    from ...core import ACTIVATIONS
 
     if name not in ACTIVATIONS:
         raise ValueError(

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..core import require
+from ...core import require
 
 TRACE_LOCK = threading.RLock()
 """Held while tracing and by every forward pass of the adapter: tracing patches
