@@ -74,7 +74,7 @@ def test_reference_recurrence_matches_torch_layer_by_layer(
         halves = []
         for d in range(D):
             entry = entries[k * D + d]
-            assert entry.extra["layer"] == k
+            assert entry.stack_index == k
             assert entry.direction == ("forward", "backward")[d]
             assert entry.framework == "torch"
             assert entry.input_dim == x.shape[-1]
@@ -199,7 +199,7 @@ def test_discovery_order_and_names_in_a_larger_module():
     assert [e.input_dim for e in found] == [4, 4, 12, 12, 12]
     assert [e.kind for e in found] == ["LSTM"] * 4 + ["GRU"]
     assert found[-1].path == (model, model.block, model.block["rnn"])
-    assert not found[-1].extra["batch_first"]
+    assert not found[-1].handle.batch_first
     assert torch_adapter.input_shape(model) == (None, None)
     assert torch_adapter.input_shape(model.encoder) == (None, 4)
 

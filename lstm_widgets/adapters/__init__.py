@@ -1,8 +1,11 @@
 """Adapters: find recurrent layers in framework models and read them into the core layout.
 
-Frameworks are imported lazily, only when a model of theirs is passed in.
+Frameworks are imported lazily, only when a model of theirs is passed in. Each framework's
+package (``adapters.keras``, ``adapters.torch``) implements the :class:`Adapter` Protocol and
+builds :class:`Stepper` objects; callers use their members directly, never ``getattr``.
 """
 
+from ._contract import Adapter, Stepper
 from ._dispatch import (
     adapter_for,
     as_model,
@@ -14,6 +17,8 @@ from ._dispatch import (
 from ._locks import model_lock
 
 __all__ = [
+    "Adapter",
+    "Stepper",
     "adapter_for",
     "as_model",
     "gate_weights",

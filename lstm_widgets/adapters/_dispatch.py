@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from types import ModuleType
 from typing import Any
 
 from ..core import GateWeights, RecurrentLayer
+from ._contract import Adapter
 from ._loading import is_model_path, load_path
 
 
-def adapter_for(model: Any) -> ModuleType:
-    """Return the adapter module that understands ``model`` or raise ``TypeError``."""
+def adapter_for(model: Any) -> Adapter:
+    """Return the :class:`Adapter` that understands ``model`` or raise ``TypeError``.
+
+    The adapter is the package :mod:`lstm_widgets.adapters.keras` or
+    :mod:`lstm_widgets.adapters.torch` (each implements the Protocol with module-level
+    functions); the framework itself is imported only once a model of it is passed in.
+    """
     from . import keras as keras_adapter
 
     if keras_adapter.owns(model):

@@ -811,9 +811,8 @@ class _Runner:
         return tuple(out.shape[1:])
 
     def path_costs(self) -> PathCosts | None:
-        """Return the framework's facts for the cost model, if its adapter gives them."""
-        facts = getattr(self.adapter, "path_costs", None)
-        return None if facts is None else PathCosts(**facts(self.model))
+        """Return the framework's facts for the cost model (``None`` for a plain callable)."""
+        return None if self.adapter is None else PathCosts(**self.adapter.path_costs(self.model))
 
     def model_cost(self) -> ModelCost:
         """Multiply-adds and width of one row-step through the model's recurrent layers."""
@@ -1114,7 +1113,7 @@ def _run_stepwise(stepper, source, jobs, base: Baseline, rows, scorer: _Scorer, 
     at ``t``, then the clean inputs. At most ``rows`` rows are stepped at once.
     """
     T, F = source.T, source.F
-    advance = getattr(stepper, "spawn_step", None) or _spawner(stepper)
+    advance = stepper.spawn_step
     for chunk, values in baseline_chunks(
         source, base, _chunk_rows(source.n_rows, len(jobs), rows, 1)
     ):

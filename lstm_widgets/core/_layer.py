@@ -33,6 +33,20 @@ class RecurrentLayer:
         The framework object holding the weights (not part of equality or repr).
     path : tuple
         The containers from the outer model down to ``handle`` (not part of equality or repr).
+    stateful : bool, default=False
+        Whether the layer carries its state from one call to the next (Keras
+        ``stateful=True``); PyTorch modules never do.
+    stack_index : int or None, default=None
+        For a layer of a stacked PyTorch module (``nn.LSTM(num_layers=3)`` gives three
+        entries sharing one ``handle``), its layer number ``k`` (the ``_l{k}`` of the
+        module's parameter names); ``None`` for Keras layers, which are never stacked
+        inside one object.
+
+    Examples
+    --------
+    >>> layer = RecurrentLayer(name="lstm", kind="LSTM", units=8, input_dim=3)
+    >>> layer.gates
+    ('i', 'f', 'c', 'o')
     """
 
     name: str
@@ -44,7 +58,8 @@ class RecurrentLayer:
     index: int = 0
     handle: Any = field(default=None, repr=False, compare=False)
     path: tuple = field(default=(), repr=False, compare=False)
-    extra: dict = field(default_factory=dict, repr=False, compare=False)
+    stateful: bool = False
+    stack_index: int | None = None
 
     @property
     def gates(self) -> tuple[str, ...]:

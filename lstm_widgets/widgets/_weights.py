@@ -44,7 +44,7 @@ def _twins(a: RecurrentLayer, b: RecurrentLayer) -> bool:
     """Whether ``a`` and ``b`` are the two directions of one bidirectional layer."""
     if a is b or a.direction == b.direction or a.input_dim != b.input_dim:
         return False
-    if a.extra.get("layer") != b.extra.get("layer"):  # PyTorch: same stacked layer
+    if a.stack_index != b.stack_index:  # PyTorch: same layer of a stacked module
         return False
     same_wrapper = bool(a.path) and bool(b.path) and a.path[-1] is b.path[-1]
     return a.handle is b.handle or same_wrapper
@@ -229,8 +229,7 @@ class WeightExplorer(FigureView):
         return "input $x_t$ (output of the layer below)"
 
     def _reported_params(self, entry: RecurrentLayer) -> int | None:
-        count = getattr(adapter_for(entry.handle), "count_params", None)
-        return None if count is None else count(entry)
+        return adapter_for(entry.handle).count_params(entry)
 
     @staticmethod
     def _gate_options(entry: RecurrentLayer) -> list[tuple[str, str]]:

@@ -138,7 +138,7 @@ def layer_mask_fn(model: Any, layer: RecurrentLayer) -> Callable[[np.ndarray], A
         Maps a batch of model inputs to a numpy bool array of shape (N, T) (``True`` at
         real steps), or to ``None`` when no mask reaches the layer.
     """
-    from . import _keras_for  # the adapter owns the lazy framework import
+    from ._common import _keras_for  # the adapter owns the lazy framework import
 
     path = layer.path
     if len(path) <= 1:

@@ -37,20 +37,17 @@ from typing import Any
 
 import numpy as np
 
-from . import (
-    _as_tensor,
-    _first_tensor,
+from ._common import (
     _InferenceMode,
     _kind_of,
     _layer_input_dim,
     _numpy,
     _param_dtype_device,
-    _proof,
     _torch,
-    _truncated_copy,
-    predict_fn,
     scoped_threads,
 )
+from ._layer_inputs import _truncated_copy
+from ._run import _as_tensor, _first_tensor, _proof, predict_fn
 from ._tiles import TileRunner, _segments, _TileJob
 
 CALL_VALUES = 2**21

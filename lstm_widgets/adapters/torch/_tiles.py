@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from . import _torch, scoped_threads
+from ._common import _torch, scoped_threads
 
 POOL_MACS = 2**26
 """Multiply-adds below which tiles run one after the other (handing them to threads would
