@@ -27,7 +27,8 @@ def input_shape(model: Any) -> tuple[int | None, int | None]:
 
     A bare recurrent module declares its features (``input_size``); so does a module whose
     forward is proven to feed its input straight into a recurrent or per-step module (see
-    :func:`causal_stepper`). PyTorch modules never fix the sequence length.
+    :func:`~lstm_widgets.adapters.torch.causal_stepper`). PyTorch modules never fix the sequence
+    length.
     """
     if _kind_of(model) is not None:
         return (None, int(model.input_size))
