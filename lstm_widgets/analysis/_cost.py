@@ -125,7 +125,7 @@ def stepwise_seconds(
     row_steps = N * (clean_steps + sum(T - t for t in starts))
     if costs.stepwise_calls == "per_tile":
         # Copies merge into groups of about a tile's rows; each group and the clean rows
-        # before it cost a call or more (see adapters/_torch_stepper.py).
+        # before it cost a call or more (see adapters/torch/_stepper.py).
         tile = max(1, costs.tile_values // model.width)
         rows = min(N, chunk)
         groups = min(len(set(starts)), math.ceil(rows * len(starts) / costs.group_rows))
