@@ -456,17 +456,6 @@ def test_batch_size_one_falls_back_to_whole_sequences_one_row_at_a_time(lstm_mod
     np.testing.assert_allclose(by_callable.importance, ref.importance, atol=ATOL)
 
 
-def test_a_stepper_without_spawn_step_uses_rows_concat_and_step(lstm_model, monkeypatch):
-    """The basic stepper interface (what a PyTorch stepper must provide) gives the same."""
-    X = _x(30)
-    fast = lw.ablate_timesteps(lstm_model, X, by_feature=True, progress=False)
-    monkeypatch.delattr(keras_adapter.KerasStepper, "spawn_step")
-    with forced_path("stepwise"):  # the cost model would pick black-box for small batches
-        basic = lw.ablate_timesteps(lstm_model, X, by_feature=True, batch_size=50, progress=False)
-    assert basic.method == "stepwise"
-    np.testing.assert_allclose(basic.importance, fast.importance, atol=ATOL)
-
-
 # ---------------------------------------------------------------------------------------------
 # Nothing changes: inputs, weights, states
 
