@@ -197,7 +197,20 @@ class Ablation:
         -------
         pandas.DataFrame
             Column ``t`` (input position) and ``importance``, or one column per feature.
+
+        Raises
+        ------
+        ValueError
+            If ``feature_names`` is given for a per-step result (no feature axis), or does
+            not hold one name per feature.
         """
+        if feature_names is not None and not self.by_feature:
+            raise ValueError(
+                f"feature_names names the columns of a by_feature result, but this ablation "
+                f"is per step: importance of shape {self.importance.shape}, no feature axis. "
+                "Call ablate_timesteps(..., by_feature=True) for one column per feature, or "
+                "drop feature_names."
+            )
         pd = require("pandas", purpose="Ablation.to_frame()")
         T = self.n_steps
         index = pd.Index(np.arange(1, T + 1), name="lag")
