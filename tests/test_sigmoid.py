@@ -26,12 +26,18 @@ def _grid():
     return np.concatenate([edges, rng.normal(scale=8.0, size=10_000)])
 
 
-def test_equals_the_split_by_sign_form_and_the_tanh_identity_in_float64():
-    x = _grid()
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_equals_the_split_by_sign_form_bit_for_bit(dtype):
+    # The same operations per element: results (and tests that compare them) do not move.
+    x = _grid().astype(dtype)
     got = sigmoid(x)
-    assert got.dtype == np.float64 and got.shape == x.shape
-    np.testing.assert_allclose(got, _split_by_sign(x), rtol=1e-15, atol=1e-12)
-    np.testing.assert_allclose(got, 0.5 * (1.0 + np.tanh(0.5 * x)), rtol=0, atol=1e-12)
+    assert got.dtype == dtype and got.shape == x.shape
+    np.testing.assert_array_equal(got, _split_by_sign(x))
+
+
+def test_equals_the_tanh_identity_in_float64():
+    x = _grid()
+    np.testing.assert_allclose(sigmoid(x), 0.5 * (1.0 + np.tanh(0.5 * x)), rtol=0, atol=1e-12)
 
 
 def test_tails_keep_their_relative_precision():

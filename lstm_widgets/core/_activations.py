@@ -20,8 +20,8 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     e = np.abs(x, out=np.empty_like(x))
     np.exp(np.negative(e, out=e), out=e)
     out = np.add(e, 1.0, out=np.empty_like(e))
+    np.divide(e, out, out=e)  # divisions, not a product: the same roundings as before
     np.reciprocal(out, out=out)
-    np.multiply(e, out, out=e)
     np.copyto(out, e, where=x < 0)
     return out
 
