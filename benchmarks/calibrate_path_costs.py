@@ -50,22 +50,23 @@ STEP_TERMS = ("stepwise_call", "stepwise_row_step", "stepwise_per_mac")
 
 def counts(N: int, T: int, model) -> dict[str, dict[str, float]]:
     """The cost model's counts per constant for an (N, T, F) run of ``model``."""
-    from lstm_widgets.analysis import _ablation
+    from lstm_widgets.analysis import _ablation_plan as plan
     from lstm_widgets.analysis._cost import PathCosts, black_box_seconds, stepwise_seconds
+    from lstm_widgets.analysis._model_runner import _Runner
 
-    runner = _ablation._Runner.for_model(model)
+    runner = _Runner.for_model(model)
     seen = {}
 
     def capture(N, T, starts, plans, model_cost, costs):
         seen.update(starts=starts, plans=plans, model=model_cost, costs=costs)
         return True, "captured"
 
-    real = _ablation.choose_stepwise
-    _ablation.choose_stepwise = capture
+    real = plan.choose_stepwise
+    plan.choose_stepwise = capture
     try:
-        _ablation._path_and_rows(runner, (N, T, F), [(t, None) for t in range(T)], None, True, "")
+        plan._path_and_rows(runner, (N, T, F), [(t, None) for t in range(T)], None, True, "")
     finally:
-        _ablation.choose_stepwise = real
+        plan.choose_stepwise = real
     zero = {f.name: 0.0 for f in dataclasses.fields(PathCosts) if f.type == "float"}
     base = dataclasses.replace(seen["costs"], **zero)
     box = {

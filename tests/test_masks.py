@@ -78,7 +78,7 @@ def test_without_the_mask_the_numbers_would_differ():
     rnn = layers.LSTM(4)
     model = _masked(rnn)
     X, _ = _padded(seed=3)
-    _, inputs = lw.analysis._activations.layer_inputs(model, X)
+    _, inputs, _ = lw.analysis.layer_inputs_and_mask(model, X)
     unmasked = lw.run_recurrence(lw.gate_weights(model), inputs)
     assert np.abs(unmasked.last_h - _seq_output(model, rnn, X)).max() > 1e-2
 

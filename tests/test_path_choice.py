@@ -46,7 +46,8 @@ def _keras_model(T, F=3, H=6):
 
 def _choice(adapter, model, N, T, F=4, H=32):
     """Run the decision ``ablate_timesteps`` makes for an (N, T, F) input, all steps ablated."""
-    from lstm_widgets.analysis._ablation import _path_and_rows, _Runner
+    from lstm_widgets.analysis._ablation_plan import _path_and_rows
+    from lstm_widgets.analysis._model_runner import _Runner
 
     runner = _Runner(model, adapter)
     jobs = [(t, None) for t in range(T)]

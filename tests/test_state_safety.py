@@ -7,7 +7,7 @@ import torch
 from _helpers import randomize_module, randomize_weights
 
 import lstm_widgets as lw
-from lstm_widgets.analysis._activations import layer_inputs
+from lstm_widgets.analysis import layer_inputs_and_mask
 
 nn = torch.nn
 layers = keras.layers
@@ -36,7 +36,7 @@ class ClipsInPlace(nn.Module):
 CALLS = {
     "gate_activations": lambda model, X: lw.gate_activations(model, X),
     "memory_retention": lambda model, X: lw.memory_retention(model, X),
-    "layer_inputs": lambda model, X: layer_inputs(model, X),
+    "layer_inputs_and_mask": lambda model, X: layer_inputs_and_mask(model, X),
     "ablate_timesteps": lambda model, X: lw.ablate_timesteps(model, X, progress=False),
     "activation_explorer": lambda model, X: lw.GateActivationExplorer(model, X),
 }

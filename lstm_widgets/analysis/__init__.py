@@ -4,7 +4,8 @@ Functions take a model and arrays and return typed result objects; no drawing he
 """
 
 from ..adapters import gate_weights  # plots read a model's weights through analysis
-from ._ablation import Ablation, ablate_timesteps, model_output_shape
+from ._ablation import ablate_timesteps, model_output_shape
+from ._ablation_result import Ablation
 from ._activations import gate_activations, layer_inputs_and_mask
 from ._history import WeightHistory
 from ._masks import baseline_names, input_kind

@@ -22,7 +22,7 @@ from ._tokens import check_tokens
 
 
 @one_call_per_model
-def layer_inputs(
+def layer_inputs_and_mask(
     model: Any,
     X: Any,
     layer: int | str | RecurrentLayer | None = None,
@@ -31,7 +31,7 @@ def layer_inputs(
     forward: Callable | None = None,
     max_samples: int | None = None,
 ):
-    """Return ``(entry, inputs)``: the chosen layer and what it reads when the model sees ``X``.
+    """Return ``(entry, inputs, mask)``: the chosen layer, what it reads and its mask.
 
     Parameters
     ----------
@@ -48,27 +48,15 @@ def layer_inputs(
     -------
     entry : RecurrentLayer
     inputs : ndarray of shape (N, T, entry.input_dim)
-    """
-    entry, inputs, _ = layer_inputs_and_mask(
-        model, X, layer, sequence_input=sequence_input, forward=forward, max_samples=max_samples
-    )
-    return entry, inputs
+    mask : ndarray of bool of shape (N, T) or None
+        The mask the layer reads (``True`` at real steps), computed by the framework, or
+        ``None`` when no mask reaches the layer.
 
-
-@one_call_per_model
-def layer_inputs_and_mask(
-    model: Any,
-    X: Any,
-    layer: int | str | RecurrentLayer | None = None,
-    *,
-    sequence_input: int | str | None = None,
-    forward: Callable | None = None,
-    max_samples: int | None = None,
-):
-    """Return ``(entry, inputs, mask)``: as :func:`layer_inputs`, with the layer's mask.
-
-    ``mask`` is the (N, T) bool mask the layer reads (``True`` at real steps), computed by
-    the framework, or ``None`` when no mask reaches the layer.
+    Examples
+    --------
+    >>> entry, inputs, mask = layer_inputs_and_mask(model, X, layer=0)  # doctest: +SKIP
+    >>> inputs.shape == (len(X), X.shape[1], entry.input_dim)  # doctest: +SKIP
+    True
     """
     model = as_model(model)
     adapter = adapter_for(model)

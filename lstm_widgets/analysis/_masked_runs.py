@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._ablation_plan import _plan  # the shared planning of the unmasked runs
+from ._ablation_scores import _check_finite, _checked, _Scorer
 from ._masks import MaskedBaseline, MaskPlan
 from ._metrics import output_change
 
@@ -22,8 +24,6 @@ class MaskedScorer:
     """
 
     def __init__(self, loss, y, select, N: int, jobs: list, T: int, name: str | None) -> None:
-        from ._ablation import _Scorer  # lazy: _ablation imports this module
-
         self.checks = _Scorer(loss, select, jobs, T, name, check_y=lambda values: values)
         self.loss, self.select, self.N, self.y = loss, select, N, y
         self.n = N
@@ -49,8 +49,6 @@ class MaskedScorer:
 
     def add(self, job: int, pred, ref, start: int, stop: int, valid: np.ndarray) -> None:
         """Add the scores of the sequences ``valid`` (bool, (n,)) marks as ablated."""
-        from ._ablation import _check_finite
-
         self._focus(start, stop)
         pred = self.select(pred)
         _check_finite(pred, "the model returned", self.checks._where(job))
@@ -86,8 +84,6 @@ def run_masked_black_box(
 
     Mirrors the unmasked black-box run; only the position written differs per sequence.
     """
-    from ._ablation import _checked, _plan  # the shared planning of the unmasked runs
-
     N, T, F = X.shape
     clean_block = rows >= 2
     chunk, group = _plan(N, len(jobs), rows, extra=int(clean_block))

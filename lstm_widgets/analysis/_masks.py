@@ -18,6 +18,7 @@ import numpy as np
 
 from ._baselines import Baseline, resolve_baseline
 from ._inputs import check_model_input
+from ._model_runner import _Runner
 from ._tokens import check_input, token_baseline
 
 MASK_CHUNK = 8192
@@ -247,8 +248,6 @@ def input_kind(model: Any, X: Any) -> tuple[bool, bool]:
     Only the first sequences of ``X`` are run (the presence of a mask does not depend on
     the data).
     """
-    from ._ablation import _Runner  # lazy: _ablation imports this module
-
     runner = _Runner.for_model(model)
     X, tokens = prepare_input(runner, np.asarray(X)[:2])
     return tokens, mask_plan(runner, X, tokens) is not None

@@ -8,12 +8,21 @@ import numpy as np
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    # Split by sign so that exp never overflows.
-    out = np.empty_like(x)
-    pos = x >= 0
-    out[pos] = 1.0 / (1.0 + np.exp(-x[pos]))
-    ex = np.exp(x[~pos])
-    out[~pos] = ex / (1.0 + ex)
+    """``1 / (1 + exp(-x))`` from ``exp(-|x|)``, which never overflows, without masks.
+
+    ``sigmoid(|x|) = 1 / (1 + e)`` and ``sigmoid(-|x|) = e / (1 + e)`` with ``e = exp(-|x|)``
+    in (0, 1]; the sign picks one of the two. Dense operations only: no boolean indexing,
+    which gathers and scatters and is slow on large arrays.
+    """
+    x = np.asarray(x)
+    if x.dtype.kind != "f":
+        x = x.astype(np.float64)
+    e = np.abs(x, out=np.empty_like(x))
+    np.exp(np.negative(e, out=e), out=e)
+    out = np.add(e, 1.0, out=np.empty_like(e))
+    np.divide(e, out, out=e)  # divisions, not a product: the same roundings as before
+    np.reciprocal(out, out=out)
+    np.copyto(out, e, where=x < 0)
     return out
 
 

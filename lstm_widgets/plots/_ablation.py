@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.axes import Axes
 
-from ..analysis import METRIC_LABELS
+from ..analysis import METRIC_LABELS, Ablation
 from ._figure import ShowsAsPNG, axes_or_new, merge_style
 
 KINDS: tuple[str, ...] = ("bars", "heatmap")
@@ -54,6 +54,11 @@ class AblationDisplay(ShowsAsPNG):
 
     Attributes
     ----------
+    result : Ablation
+        The numbers drawn: the result itself (:meth:`from_result`, :meth:`update` with a
+        result), or bare ``importance`` held as an :class:`~lstm_widgets.Ablation` whose
+        other fields are unknown. :attr:`importance`, :attr:`n_steps` and :attr:`by_lag`
+        read it.
     bars_ : BarContainer or None
         One bar per lag, lag 1 first (``kind="bars"``); not-computed bars have height 0
         and are hidden.
@@ -89,7 +94,7 @@ class AblationDisplay(ShowsAsPNG):
         lags_from: str = "end",
         scope: str | None = None,
     ) -> None:
-        self.importance = _check_importance(importance)
+        self.result = _as_result(importance)
         self.lags_from = lags_from
         self.scope = scope
         self.feature_names = None if feature_names is None else [str(n) for n in feature_names]
@@ -136,6 +141,7 @@ class AblationDisplay(ShowsAsPNG):
             lags_from=getattr(result, "lags_from", "end"),
             scope=getattr(result, "scope", None),
         )
+        display.result = result
         return display.plot(ax=ax, **plot_kwargs)
 
     # -----------------------------------------------------------------------------------------
@@ -237,9 +243,9 @@ class AblationDisplay(ShowsAsPNG):
         -------
         AblationDisplay
         """
-        new = self.importance
+        new = self.result
         if result is not None:
-            new = result.importance
+            new = result
             self.metric, self.baseline = result.metric, result.baseline
             self.reference_score, self.max_lag = result.reference_score, result.max_lag
             self.lags_from = getattr(result, "lags_from", "end")
@@ -247,28 +253,33 @@ class AblationDisplay(ShowsAsPNG):
                 self.ax_.set_xlabel(self._lag_axis_label())
             self.scope = getattr(result, "scope", None)
         if importance is not None:
-            new = importance
-        new = _check_importance(new)
-        if new.shape != self.importance.shape:
+            new = _as_result(importance)
+        shape = _check_importance(new.importance).shape
+        if shape != self.importance.shape:
             raise ValueError(
                 f"Expected importance of shape {self.importance.shape} to update in place, "
-                f"received {new.shape}; call plot() on cleared axes instead."
+                f"received {shape}; call plot() on cleared axes instead."
             )
-        self.importance = new
+        self.result = new
         self._refresh()
         return self
 
     # -----------------------------------------------------------------------------------------
 
     @property
+    def importance(self) -> np.ndarray:
+        """The importance drawn, (T,) or (T, F) by input position: :attr:`result`'s."""
+        return self.result.importance
+
+    @property
     def n_steps(self) -> int:
-        """T, the number of input steps."""
-        return int(self.importance.shape[0])
+        """T, the number of input steps: :attr:`result`'s ``n_steps``."""
+        return self.result.n_steps
 
     @property
     def by_lag(self) -> np.ndarray:
-        """Importance ordered by lag: row ``k - 1`` is lag ``k``."""
-        return self.importance[::-1]
+        """Importance ordered by lag, row ``k - 1`` is lag ``k``: ``result.importance_by_lag``."""
+        return self.result.importance_by_lag
 
     def _refresh(self) -> None:
         T = self.n_steps
@@ -347,6 +358,26 @@ class AblationDisplay(ShowsAsPNG):
         F = self.importance.shape[1]
         if len(self.feature_names) != F:
             raise ValueError(f"Expected {F} feature names, received {len(self.feature_names)}.")
+
+
+def _as_result(importance: Any) -> Ablation:
+    """Hold bare importance as a result, so that the display reads one source of numbers.
+
+    Only the numbers are known: labels (metric, baseline, ...) stay on the display.
+    """
+    arr = _check_importance(importance)
+    T = arr.shape[0]
+    return Ablation(
+        importance=arr,
+        lags=T - np.arange(T),
+        reference_score=None,
+        baseline="unknown",
+        metric=None,
+        by_feature=arr.ndim == 2,
+        output=None,
+        max_lag=None,
+        n_samples=1,
+    )
 
 
 def _check_importance(importance: Any) -> np.ndarray:
