@@ -100,7 +100,7 @@ class WeightArtists:
         self.im_.set_data(view.shown)
         self.im_.set_extent((-0.5, cols - 0.5, rows - 0.5, -0.5))
         self.im_.set_clim(-view.vmax, view.vmax)
-        key = ("heatmap", self._token, self.matrix, self.gate == "all", rows, cols)
+        key = ("heatmap", self._layout, self.matrix, self.gate == "all", rows, cols)
         key += (self._geometry(),)
         if key != self._static_key:
             ax.set_xlim(-0.5, cols - 0.5)
@@ -137,7 +137,7 @@ class WeightArtists:
         # Limits from a short list of round numbers, ticks at fixed fractions of them: the
         # y axis looks the same for most gates, so it can stay in the cached background.
         limit = round_up(1.05 * view.vmax)
-        structure = ("bars", self._token, self.gate == "all", n_rows, n, m, self._geometry())
+        structure = ("bars", self._layout, self.gate == "all", n_rows, n, m, self._geometry())
         layout_changed = self._static_key is None or self._static_key[:-1] != structure
         layout_changed = layout_changed or len(self.bars_) != n_rows
         if layout_changed:

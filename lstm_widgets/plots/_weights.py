@@ -141,6 +141,7 @@ class WeightHeatmapDisplay(WeightArtists, ShowsAsPNG):
         self.cmap = cmap
         self._token = 0
         self._next_token = 0
+        self._layout: tuple = ()
         self._views: WeightViews | None = None
         # What feeds the static parts of the drawing -> (cache token, its views); gw kept
         # in the key's value so that ids stay unique while cached.
@@ -341,6 +342,10 @@ class WeightHeatmapDisplay(WeightArtists, ShowsAsPNG):
             self._next_token += 1
             hit = self._sources[source] = (self._next_token, WeightViews(gw, layer_name))
         self._views = hit[1]
+        # The drawn frame (ticks, labels, gate marks) depends on the layout of the weights,
+        # not their values: other weights of the same layout (another epoch of a training
+        # history) reuse the cached background, and only the image is drawn again.
+        self._layout = (gw.kind, tuple(gw.gates), gw.units, gw.input_dim, gw.b.ndim, names, label)
         return hit[0]
 
     def _pixels(self) -> tuple[int, int]:

@@ -6,25 +6,23 @@ from collections.abc import Sequence
 from typing import Any
 
 import ipywidgets as ipw
-from traitlets import Unicode, observe, validate
+from traitlets import Int, TraitError, Unicode, observe, validate
 
-from ..adapters import adapter_for, recurrent_layers
 from ..core import (
     GATE_LONG_NAMES,
     GATES,
     MATRIX_WORDS,
     SCALE_WORDS,
-    GateWeights,
     LRUCache,
-    RecurrentLayer,
     resolve_gate_choice,
     resolve_matrix,
     resolve_scale,
 )
 from ..plots import WeightHeatmapDisplay, check_feature_names, fixed_weight_axes
 from ._base import FigureView, Resolved, as_trait_error, check_layer, layer_options
-from ._common import Choice, ChoiceButtons
+from ._common import Choice, ChoiceButtons, StrictIntSlider
 from ._equations import weights_lesson
+from ._weight_sources import HistoryWeights, weight_source
 
 _MATRIX_OPTIONS = [("W  input", "W"), ("U  recurrent", "U"), ("b  bias", "b")]
 _MATRIX_TOOLTIPS = [
@@ -38,16 +36,12 @@ _SCALE_TOOLTIPS = [
     "Colour limits fit the matrix on show",
     "One colour scale for all gates of the layer, so gates can be compared",
 ]
-
-
-def _twins(a: RecurrentLayer, b: RecurrentLayer) -> bool:
-    """Whether ``a`` and ``b`` are the two directions of one bidirectional layer."""
-    if a is b or a.direction == b.direction or a.input_dim != b.input_dim:
-        return False
-    if a.stack_index != b.stack_index:  # PyTorch: same layer of a stacked module
-        return False
-    same_wrapper = bool(a.path) and bool(b.path) and a.path[-1] is b.path[-1]
-    return a.handle is b.handle or same_wrapper
+_VIEWS = ("weights", "change")
+_VIEW_OPTIONS = [("weights", "weights"), ("change since epoch 0", "change")]
+_VIEW_TOOLTIPS = [
+    "The weights recorded at the epoch on show",
+    "The weights at the epoch on show minus those before training",
+]
 
 
 class WeightExplorer(FigureView):
@@ -58,11 +52,19 @@ class WeightExplorer(FigureView):
     the gate dropdown do the same thing. Beside the heatmap a short text gives the gate
     equations, says why no weight has a time axis and works out the parameter count.
 
+    Given a :class:`~lstm_widgets.WeightHistory` instead of a model, it shows the weights
+    recorded over training: an epoch slider (and a play button) picks the epoch, and the
+    ``"change"`` view shows the weights at that epoch minus those at epoch 0, on a colour
+    scale centred on 0 (the title says so).
+
     Parameters
     ----------
-    model : keras.Model, keras.layers.Layer, torch.nn.Module or path
+    model : keras.Model, keras.layers.Layer, torch.nn.Module, path or WeightHistory
         A built model with at least one recurrent layer (see
-        :func:`lstm_widgets.recurrent_layers`). Its weights are read, never changed.
+        :func:`lstm_widgets.recurrent_layers`), whose weights are read, never changed; or a
+        history recorded while training one. A history's records taken inside an epoch
+        (``every_n_batches``) are not on the slider: :class:`TrainingHistoryExplorer`
+        shows them. Only its first layer's ``W`` rows are named by ``feature_names``.
     feature_names : sequence of str, optional
         Names of the model's input features: the rows of ``W`` of the first recurrent
         layer (and of its other direction when it is bidirectional). Other layers read
@@ -75,6 +77,10 @@ class WeightExplorer(FigureView):
         Initial matrix.
     scale : {"view", "shared"}, default="view"
         Initial colour scale.
+    epoch : int, optional
+        Initial epoch of a history (the last recorded by default); ``None`` for a model.
+    view : {"weights", "change"}, default="weights"
+        ``"change"``: the change since epoch 0 (a history only).
     figsize : tuple of float, default=(7.5, 4.0)
         Figure size in inches (100 dpi).
     **kwargs
@@ -92,8 +98,16 @@ class WeightExplorer(FigureView):
         Controls linked both ways to :attr:`layer` and :attr:`gate`.
     matrix_buttons, scale_buttons : ipywidgets.ToggleButtons
         Controls linked both ways to :attr:`matrix` and :attr:`scale`.
+    epoch_slider : ipywidgets.IntSlider or None
+        Linked both ways to :attr:`epoch` through the position of the epoch among the
+        recorded ones (the same number when every epoch is recorded from 0); driven by
+        :attr:`play`. ``None`` (and not shown) for a model.
+    play : ipywidgets.Play or None
+        Steps the epoch slider; ``None`` for a model.
+    view_buttons : ipywidgets.ToggleButtons or None
+        Linked both ways to :attr:`view`; ``None`` for a model.
     controls : ipywidgets.VBox
-        The four controls.
+        The controls.
     display : WeightHeatmapDisplay
         The heatmap drawn on :attr:`figure`; its artists are updated in place.
     error : ipywidgets.HTML
@@ -112,6 +126,8 @@ class WeightExplorer(FigureView):
     >>> w.gate  # doctest: +SKIP
     'f'
     >>> w.save("forget_gate.svg")  # doctest: +SKIP
+    >>> w = WeightExplorer(history, gate="f", matrix="b", view="change")  # doctest: +SKIP
+    >>> w.epoch = 3  # doctest: +SKIP
     """
 
     layer = Unicode(help="Name of the recurrent layer on show, one of recurrent_layers(model).")
@@ -135,6 +151,21 @@ class WeightExplorer(FigureView):
         "bias does not wash out the other gates); 'shared' is one scale for all gates of "
         "the layer, so gates can be compared.",
     )
+    epoch = Int(
+        None,
+        allow_none=True,
+        help="Epoch on show, one of the epochs a WeightHistory recorded (0: before "
+        "training); None when the explorer shows a model.",
+    )
+    view = Resolved(
+        _VIEWS,
+        "weights",
+        resolve="_resolve_view",
+        help="'weights': the weights at the epoch on show; 'change': those weights minus "
+        "the weights at epoch 0 (a WeightHistory only).",
+    )
+
+    epoch_slider = play = view_buttons = epoch_label = None  # a history only
 
     def __init__(
         self,
@@ -145,19 +176,19 @@ class WeightExplorer(FigureView):
         gate: str = "all",
         matrix: str = "W",
         scale: str = "view",
+        epoch: int | None = None,
+        view: str = "weights",
         figsize: tuple[float, float] = (7.5, 4.0),
         **kwargs: Any,
     ) -> None:
-        entries = recurrent_layers(model)
-        self._entries: dict[str, RecurrentLayer] = {e.name: e for e in entries}
-        first = entries[0]
+        self._source = weight_source(model)
+        self._entries = self._source.entries
+        first = next(iter(self._entries.values()))
         self._feature_names = check_feature_names(
             feature_names, first.input_dim, layer=f"the first recurrent layer {first.name!r}"
         )
-        self._reads_input = {e.name for e in entries if e is first or _twins(e, first)}
-        self._bidirectional = {
-            e.name for e in entries if any(_twins(e, other) for other in entries)
-        }
+        start_epoch = self._start_epoch(epoch)
+        start_view = self._resolve_view(view, error=ValueError)
         start = (
             first
             if layer is None
@@ -165,17 +196,17 @@ class WeightExplorer(FigureView):
         )
         start_gate = resolve_gate_choice(start.kind, gate)
         start_matrix, start_scale = resolve_matrix(matrix), resolve_scale(scale)
-        self._weights_cache: dict[str, GateWeights] = {}
         self._png_cache: LRUCache[bytes] = LRUCache(_PNG_CACHE_SIZE)
         super().__init__(figsize=figsize, **kwargs)  # the figure: only once all is valid
         self.layer, self.gate = start.name, start_gate
         self.matrix, self.scale = start_matrix, start_scale
+        self.epoch, self.view = start_epoch, start_view
         self._build_controls(start)
         self._ax = fixed_weight_axes(self.figure, row_labels=self._feature_names or ())
         self.display = WeightHeatmapDisplay(self._weights(start), layer_name=start.name)
         self._start()
 
-    def _build_controls(self, start: RecurrentLayer) -> None:
+    def _build_controls(self, start: Any) -> None:
         self.lesson = ipw.HTML(layout=ipw.Layout(max_width="100%"))
         self.layer_dropdown = Choice(
             options=layer_options(self._entries),
@@ -206,33 +237,71 @@ class WeightExplorer(FigureView):
             [
                 ipw.HBox([self.layer_dropdown, self.gate_dropdown]),
                 ipw.HBox([self.matrix_buttons, self.scale_buttons]),
+                *self._build_epoch_controls(),
             ]
         )
         self._attach(self.controls, below=(self.lesson,))
 
+    def _build_epoch_controls(self) -> list[ipw.Widget]:
+        """Build the epoch slider, its play button and the view buttons (a history only)."""
+        if not isinstance(self._source, HistoryWeights):
+            return []
+        epochs = self._source.epochs
+        last = len(epochs) - 1
+        self.epoch_slider = StrictIntSlider(
+            value=epochs.index(self.epoch),
+            min=0,
+            max=last,
+            description="epoch",
+            readout=False,
+            continuous_update=True,
+        )
+        self.play = ipw.Play(value=self.epoch_slider.value, min=0, max=last, interval=400)
+        self.epoch_label = ipw.Label(f"epoch {self.epoch}")
+        self.view_buttons = ChoiceButtons(
+            options=_VIEW_OPTIONS, tooltips=_VIEW_TOOLTIPS, style={"button_width": "auto"}
+        )
+        # The slider steps through the recorded epochs by position: equal to the epoch
+        # when every epoch from 0 is recorded, and never landing between two records.
+        self._links.append(
+            ipw.link(
+                (self, "epoch"),
+                (self.epoch_slider, "value"),
+                transform=(epochs.index, epochs.__getitem__),
+            )
+        )
+        self._links.append(ipw.link((self.play, "value"), (self.epoch_slider, "value")))
+        self._link("view", self.view_buttons)
+        return [
+            ipw.HBox([self.play, self.epoch_slider, self.epoch_label]),
+            self.view_buttons,
+        ]
+
     # -----------------------------------------------------------------------------------------
     # Lookups (no numerics: the adapters read, the plots draw)
 
-    def _weights(self, entry: RecurrentLayer) -> GateWeights:
-        gw = self._weights_cache.get(entry.name)
-        if gw is None:
-            gw = adapter_for(entry.handle).read_gate_weights(entry)
-            self._weights_cache[entry.name] = gw
-        return gw
+    def _weights(self, entry: Any):
+        return self._source.weights(entry.name, self.epoch, self.view == "change")
 
-    def _names_for(self, entry: RecurrentLayer) -> tuple[str, ...] | None:
-        return self._feature_names if entry.name in self._reads_input else None
+    def _names_for(self, entry: Any) -> tuple[str, ...] | None:
+        return self._feature_names if entry.name in self._source.reads_input else None
 
-    def _input_label(self, entry: RecurrentLayer) -> str:
-        if entry.name in self._reads_input:
+    def _input_label(self, entry: Any) -> str:
+        if entry.name in self._source.reads_input:
             return "input feature $x_t$"
         return "input $x_t$ (output of the layer below)"
 
-    def _reported_params(self, entry: RecurrentLayer) -> int | None:
-        return adapter_for(entry.handle).count_params(entry)
+    def _title_name(self, entry: Any) -> str:
+        """Return the layer's name, and for a history the epoch (and "change since epoch 0")."""
+        if self.epoch is None:
+            return entry.name
+        if self.view == "change":
+            first = self._source.epochs[0]
+            return f"{entry.name} \u00b7 change since epoch {first}, at epoch {self.epoch}"
+        return f"{entry.name} \u00b7 epoch {self.epoch}"
 
     @staticmethod
-    def _gate_options(entry: RecurrentLayer) -> list[tuple[str, str]]:
+    def _gate_options(entry: Any) -> list[tuple[str, str]]:
         long = GATE_LONG_NAMES[entry.kind]
         return [("all gates (packed)", "all")] + [
             (f"{key}: {long[key]}", key) for key in GATES[entry.kind]
@@ -240,6 +309,43 @@ class WeightExplorer(FigureView):
 
     # -----------------------------------------------------------------------------------------
     # Traits
+
+    def _start_epoch(self, epoch: Any) -> int | None:
+        """Return the first epoch on show, checked before anything is built (ValueError)."""
+        if not isinstance(self._source, HistoryWeights):
+            if epoch is not None:
+                raise ValueError(self._no_history("epoch="))
+            return None
+        return self._source.epochs[-1] if epoch is None else self._check_epoch(epoch, ValueError)
+
+    def _check_epoch(self, value: Any, error: type[Exception]) -> int:
+        source = self._source
+        if not isinstance(source, HistoryWeights):
+            raise error(self._no_history("epoch"))
+        ok = isinstance(value, int) and not isinstance(value, bool) and value in source.epochs
+        if not ok:
+            raise error(f"Expected epoch in {source.describe_epochs()}, received {value!r}.")
+        return int(value)
+
+    def _resolve_view(self, value: Any, error: type[Exception] = ValueError) -> str:
+        if not isinstance(value, str) or value.lower().strip() not in _VIEWS:
+            raise error(f"Expected view 'weights' or 'change' (since epoch 0), received {value!r}.")
+        value = value.lower().strip()
+        if value == "change" and not isinstance(self._source, HistoryWeights):
+            raise error(self._no_history("view='change'"))
+        return value
+
+    @staticmethod
+    def _no_history(what: str) -> str:
+        return (
+            f"{what} needs a training history: this explorer shows a model's current "
+            "weights. Record one with lstm_widgets.WeightHistory and pass it: "
+            "WeightExplorer(history)."
+        )
+
+    @validate("epoch")
+    def _validate_epoch(self, proposal):
+        return self._check_epoch(proposal["value"], TraitError)
 
     @validate("layer")
     def _validate_layer(self, proposal):
@@ -264,7 +370,7 @@ class WeightExplorer(FigureView):
             self._ready = True
         self._redraw()
 
-    @observe("gate", "matrix", "scale")
+    @observe("gate", "matrix", "scale", "epoch", "view")
     def _on_view(self, change) -> None:
         if self._ready:
             self._redraw()
@@ -280,7 +386,7 @@ class WeightExplorer(FigureView):
         gw = self._weights(entry)
         self.display.update(  # draws in place once plotted; before, only sets the view
             gate_weights=gw,
-            layer_name=entry.name,
+            layer_name=self._title_name(entry),
             feature_names=self._names_for(entry),
             input_label=self._input_label(entry),
             gate=self.gate,
@@ -289,13 +395,17 @@ class WeightExplorer(FigureView):
         )
         if getattr(self.display, "ax_", None) is None:  # the one draw of construction
             self.display.plot(self._ax)
+        if self.epoch_label is not None:
+            since = f"change since epoch {self._source.epochs[0]}"
+            self.display.colorbar_.set_label(since if self.view == "change" else "weight")
+            self.epoch_label.value = f"epoch {self.epoch}"
         self.lesson.value = weights_lesson(
             gw,
             gate=self.gate,
             matrix=self.matrix,
             layer_name=entry.name,
-            reported_params=self._reported_params(entry),
-            bidirectional=entry.name in self._bidirectional,
+            reported_params=self._source.reported_params(entry.name),
+            bidirectional=entry.name in self._source.bidirectional,
         )
 
     def refresh(self) -> None:
@@ -304,5 +414,5 @@ class WeightExplorer(FigureView):
         Weights do not change while the widget lives, so each view's PNG is kept (the last
         ``_PNG_CACHE_SIZE`` of them): going back to a gate costs no drawing at all.
         """
-        key = (self.layer, self.gate, self.matrix, self.scale)
+        key = (self.layer, self.gate, self.matrix, self.scale, self.epoch, self.view)
         self.image.value = self._png_cache.get_or_make(key, self.display.render_png)
