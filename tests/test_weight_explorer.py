@@ -3,6 +3,7 @@
 import re
 import sys
 
+import ipywidgets as ipw
 import keras
 import numpy as np
 import pytest
@@ -361,3 +362,156 @@ def test_pytorch_modules_render_with_their_own_parameter_count():
         assert (labels == NAMES) == (layer == 0)
     w.matrix = "b"
     assert len(w.display.bars_) == 2  # PyTorch keeps an input and a recurrent bias
+
+
+# ---------------------------------------------------------------------------------------------
+# WeightExplorer(history): the epoch slider and the change since epoch 0
+
+
+@pytest.fixture(scope="module")
+def history():
+    """Three epochs of an LSTM -> GRU model, recorded by the Keras callback."""
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, T, F)).astype("float32")
+    y = X[:, -2, :1]
+    model = keras.Sequential(
+        [
+            keras.Input((T, F)),
+            layers.LSTM(H, return_sequences=True, name="lower"),
+            layers.GRU(3, name="upper"),
+            layers.Dense(1),
+        ]
+    )
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
+    h = lw.WeightHistory()
+    model.fit(X, y, epochs=3, batch_size=32, verbose=0, callbacks=[h])
+    return h
+
+
+def _decoded(png: bytes) -> np.ndarray:
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)))
+
+
+def test_epoch_slider_shows_the_recorded_weights_of_each_epoch(history):
+    w = WeightExplorer(history, feature_names=NAMES, gate="f")
+    assert w.epoch == 3 and w.epoch_slider.value == 3  # the last epoch by default
+    assert (w.epoch_slider.min, w.epoch_slider.max) == (0, 3)
+    for k in (0, 2, 1):
+        w.epoch_slider.value = k  # as the front end would
+        assert w.epoch == k and w.epoch_label.value == f"epoch {k}"
+        np.testing.assert_array_equal(
+            w.display.im_.get_array(), history.weights("lower", "W", gate="f")[k]
+        )
+        assert f"lower \u00b7 epoch {k} \u00b7" in w.display.title_.get_text()
+    w.matrix = "U"
+    w.play.value = 2  # the play button drives the slider, the slider the trait
+    assert w.epoch_slider.value == 2 and w.epoch == 2
+    np.testing.assert_array_equal(
+        w.display.im_.get_array(), history.weights("lower", "U", gate="f")[2]
+    )
+    w.matrix, w.gate = "b", "all"
+    np.testing.assert_array_equal(w.display.values_[0], history.weights("lower", "b")[2])
+    w.layer, w.matrix, w.epoch = "upper", "W", 1
+    np.testing.assert_array_equal(w.display.im_.get_array(), history.weights("upper", "W")[1])
+    assert w.error.value == ""
+
+
+def test_change_view_is_the_difference_from_epoch_zero(history):
+    w = WeightExplorer(history, gate="o", matrix="U", epoch=2)
+    w.view_buttons.value = "change"
+    assert w.view == "change"
+    U = history.weights("lower", "U", gate="o").astype(np.float32)
+    np.testing.assert_array_equal(w.display.im_.get_array(), U[2] - U[0])
+    vmin, vmax = w.display.im_.get_clim()
+    assert vmin == -vmax and vmax == pytest.approx(np.abs(U[2] - U[0]).max())  # centred on 0
+    assert w.display.cmap == "RdBu_r"
+    assert "change since epoch 0, at epoch 2" in w.display.title_.get_text()
+    assert w.display.colorbar_.ax.get_ylabel() == "change since epoch 0"
+    w.epoch = 0
+    np.testing.assert_array_equal(w.display.im_.get_array(), np.zeros_like(U[0]))
+    w.epoch, w.matrix = 3, "b"
+    b = history.weights("lower", "b", gate="o").astype(np.float32)
+    np.testing.assert_array_equal(w.display.values_[0], b[3] - b[0])
+    w.view = "Weights"
+    np.testing.assert_array_equal(w.display.values_[0], b[3])
+    w.matrix = "W"
+    assert w.display.colorbar_.ax.get_ylabel() == "weight"
+    assert "change" not in w.display.title_.get_text()
+    assert w.error.value == ""
+
+
+def test_a_bad_epoch_is_a_trait_error_naming_the_valid_range(history):
+    w = WeightExplorer(history, epoch=1)
+    for bad in (4, -1, "2", 1.5, None):
+        with pytest.raises(TraitError, match=r"Expected epoch in \[0, 3\], received"):
+            w.epoch = bad
+    assert w.epoch == 1 and w.epoch_slider.value == 1
+    with pytest.raises(TraitError, match=r"'weights' or 'change'.*received 'delta'"):
+        w.view = "delta"
+    with pytest.raises(ValueError, match=r"Expected epoch in \[0, 3\], received 7"):
+        WeightExplorer(history, epoch=7)
+
+
+def test_the_slider_steps_through_recorded_epochs_only():
+    net = _seq(layers.LSTM(H, name="lstm"))
+    h = lw.WeightHistory.track(net)
+    rng = np.random.default_rng(3)
+    for epoch in (2, 5):
+        for var in net.weights:
+            var.assign(rng.normal(size=tuple(var.shape)).astype("float32"))
+        h.record(epoch)
+    w = WeightExplorer(h, gate="i")
+    assert (w.epoch, w.epoch_slider.max) == (5, 2)
+    w.epoch_slider.value = 1  # the second recorded epoch
+    assert w.epoch == 2
+    np.testing.assert_array_equal(w.display.im_.get_array(), h.weights(0, "W", gate="i")[1])
+    with pytest.raises(TraitError, match=r"one of the recorded epochs \[0, 2, 5\], received 3"):
+        w.epoch = 3
+
+
+def test_moving_the_epoch_slider_blits_the_same_pixels_as_a_full_draw(history):
+    w = WeightExplorer(history, gate="f", matrix="U", epoch=0)
+    renderer = lw.plots.renderer_for(w.figure)
+    w.epoch = 1  # the background of this view is drawn once ...
+    draws = renderer.full_draws
+    for k in (2, 3, 0, 1):
+        w.epoch = k  # ... then other epochs only draw the image, colour bar and title
+    assert renderer.full_draws == draws
+    for k in (2, 3, 0):
+        w.epoch = k
+        blitted = _decoded(w.image.value)
+        full = _decoded(w.display.render_png(blit=False))
+        np.testing.assert_array_equal(blitted, full)
+    w.view = "change"
+    w.epoch = 3
+    np.testing.assert_array_equal(
+        _decoded(w.image.value), _decoded(w.display.render_png(blit=False))
+    )
+
+
+def test_a_model_explorer_has_no_epoch_slider_and_refuses_epochs(stacked):
+    w = WeightExplorer(stacked, gate="f")
+    assert w.epoch is None and w.view == "weights"
+    assert w.epoch_slider is None and w.play is None and w.view_buttons is None
+    shown = [c for box in w.controls.children for c in getattr(box, "children", (box,))]
+    assert not any(isinstance(c, (ipw.IntSlider, ipw.Play)) for c in shown)
+    assert len(w.controls.children) == 2
+    assert "epoch" not in w.display.title_.get_text()
+    with pytest.raises(TraitError, match=r"epoch needs a training history.*WeightHistory"):
+        w.epoch = 0
+    with pytest.raises(TraitError, match=r"view='change' needs a training history"):
+        w.view = "change"
+    with pytest.raises(ValueError, match=r"epoch= needs a training history"):
+        WeightExplorer(stacked, epoch=0)
+    np.testing.assert_array_equal(w.display.im_.get_array(), lw.gate_weights(stacked, 0)["f"].W)
+    assert w.error.value == ""
+
+
+def test_history_traits_have_help():
+    for name in ("epoch", "view"):
+        assert WeightExplorer.class_traits()[name].help

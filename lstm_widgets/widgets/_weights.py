@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import ipywidgets as ipw
-from traitlets import Int, TraitError, Unicode, observe, validate
+from traitlets import Any as TraitAny
+from traitlets import TraitError, Unicode, observe, validate
 
 from ..core import (
     GATE_LONG_NAMES,
@@ -37,6 +38,18 @@ _SCALE_TOOLTIPS = [
     "One colour scale for all gates of the layer, so gates can be compared",
 ]
 _VIEWS = ("weights", "change")
+
+
+class _Checked(TraitAny):
+    """A trait whose owner's ``@validate`` judges every value, ``None`` too.
+
+    Not ``Int``: a string or a float would get traitlets' own message, not the one naming
+    the recorded epochs.
+    """
+
+    allow_none = False
+
+
 _VIEW_OPTIONS = [("weights", "weights"), ("change since epoch 0", "change")]
 _VIEW_TOOLTIPS = [
     "The weights recorded at the epoch on show",
@@ -151,9 +164,8 @@ class WeightExplorer(FigureView):
         "bias does not wash out the other gates); 'shared' is one scale for all gates of "
         "the layer, so gates can be compared.",
     )
-    epoch = Int(
+    epoch = _Checked(
         None,
-        allow_none=True,
         help="Epoch on show, one of the epochs a WeightHistory recorded (0: before "
         "training); None when the explorer shows a model.",
     )
@@ -345,6 +357,8 @@ class WeightExplorer(FigureView):
 
     @validate("epoch")
     def _validate_epoch(self, proposal):
+        if proposal["value"] is None and not isinstance(self._source, HistoryWeights):
+            return None
         return self._check_epoch(proposal["value"], TraitError)
 
     @validate("layer")
