@@ -131,3 +131,34 @@ def test_gate_history_display_from_history(history):
     np.testing.assert_array_equal(disp.lines_[0].get_xdata(), history.epochs)
     disp.plot(disp.ax_)  # again on the same axes: replaces, does not add
     assert len(disp.ax_.lines) == 5
+
+
+def _decoded(png: bytes) -> np.ndarray:
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)))
+
+
+def test_record_and_gate_moves_blit_the_pixels_of_a_full_draw(history):
+    w = lw.TrainingHistoryExplorer(history, gate="f", matrix="U", record=0)
+    renderer = lw.plots.renderer_for(w.figure)
+    w.record = 1  # backgrounds are drawn once per static state ...
+    w.gate = "i"
+    w.change = True
+    draws = renderer.full_draws
+    for record, gate in ((2, "i"), (3, "f"), (0, "i"), (1, "f")):
+        w.record = record  # ... then moves redraw only the heatmap and the markers
+        w.gate = gate
+    assert renderer.full_draws == draws
+    for record, gate, change in ((2, "o", True), (3, "f", False), (0, "c", True)):
+        w.record, w.gate, w.change = record, gate, change
+        blitted = _decoded(w.image.value)
+        full = _decoded(renderer.render())  # every artist drawn, same layout
+        np.testing.assert_array_equal(blitted, full)
+    w.stat = "norm"  # the summaries panel changes: one new background, same pixels again
+    assert renderer.full_draws > draws
+    w.record = 2
+    np.testing.assert_array_equal(_decoded(w.image.value), _decoded(renderer.render()))
+    assert w.error.value == ""

@@ -22,6 +22,12 @@ def record_positions(epochs: np.ndarray, batches: np.ndarray) -> np.ndarray:
     return epochs + batches / per_epoch
 
 
+def _marker_layer(marker, ax: Axes) -> list:
+    """Return the record marker and what a full draw paints over it, in z-order."""
+    over = [*ax.spines.values(), ax.get_legend()]
+    return sorted([marker, *(a for a in over if a is not None)], key=lambda a: a.zorder)
+
+
 def record_label(epoch: int, batch: int) -> str:
     """``"epoch 3"`` or ``"epoch 3 + 20 batches"``."""
     return f"epoch {epoch}" if batch == 0 else f"epoch {epoch} + {batch} batches"
@@ -163,6 +169,14 @@ class GateHistoryDisplay(ShowsAsPNG):
         self.marker_.set_xdata([position, position])
         return self
 
+    def marker_artists(self) -> list:
+        """Return the artists to draw again when only the marker moved, in z-order.
+
+        The marker, then the frame and the legend a full draw paints over it: blitted
+        over a background without them, they give the pixels of a full draw.
+        """
+        return _marker_layer(self.marker_, self.ax_)
+
 
 class LagHistoryDisplay(ShowsAsPNG):
     """Heatmap of lag importance over training: lags as rows (1 on top), epochs as columns.
@@ -261,3 +275,7 @@ class LagHistoryDisplay(ShowsAsPNG):
         column = float(done[-1]) if done.size else np.nan
         self.marker_.set_xdata([column, column])
         return self
+
+    def marker_artists(self) -> list:
+        """Return the artists to draw again when only the marker moved, in z-order."""
+        return _marker_layer(self.marker_, self.ax_)

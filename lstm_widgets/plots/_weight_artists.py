@@ -263,11 +263,28 @@ class WeightArtists:
         renderer = renderer_for(self.figure_)
         if not (blit and fixed_layout(self.figure_)):
             return renderer.render(compress_level=compress_level)
-        always, by_content = self._dynamic_artists()
+        artists, key, stamps, guard = self.blit_parts()
         return renderer.render(
-            always,
-            self._static_key,
-            stamps=[(artist, self._content_key(artist)) for artist in by_content],
-            guard=[self.ax_.bbox.padded(2)],
-            compress_level=compress_level,
+            artists, key, stamps=stamps, guard=guard, compress_level=compress_level
         )
+
+    def blit_parts(self) -> tuple[list, tuple, list, list]:
+        """Return what a :class:`~lstm_widgets.plots.Renderer` needs to blit this view.
+
+        For a figure holding other panels too: pass these to ``Renderer.render`` together
+        with the other panels' changing artists (and their static state in the key).
+
+        Returns
+        -------
+        artists : list of Artist
+            Drawn every time, in z-order (the heatmap or bars and the frame over them).
+        key : tuple
+            Everything static of this view (layout, ticks, limits).
+        stamps : list of (Artist, tuple)
+            The colorbar and the title, cached by content.
+        guard : list of Bbox
+            The heatmap's box, which no cached stamp may overlap.
+        """
+        always, by_content = self._dynamic_artists()
+        stamps = [(artist, self._content_key(artist)) for artist in by_content]
+        return always, self._static_key, stamps, [self.ax_.bbox.padded(2)]

@@ -1,8 +1,9 @@
 """TrainingHistoryExplorer: gate weights, their summaries and lag importance over training.
 
-Note: ``WeightExplorer(history)`` (an epoch slider on the weight explorer itself) is to be
-wired after the widgets refactor; this view already covers the epoch slider, the play button
-and the "change since epoch 0" heatmaps.
+A record, gate or "change" move redraws only what moves: the heatmap, the two record
+markers, the heatmap's colour bar and title, blitted over a cached background of the rest.
+A layer, matrix or summary change redraws the background (its labels may need new room).
+``WeightExplorer(history)`` is the simpler view: one heatmap and an epoch slider.
 """
 
 from __future__ import annotations
@@ -109,6 +110,7 @@ class TrainingHistoryExplorer(FigureView):
         self.change = change
         self._build_controls(n)
         self._build_figure()
+        self._relayout = False
         self._ready = True
         self._redraw()
 
@@ -238,16 +240,19 @@ class TrainingHistoryExplorer(FigureView):
             disp.plot(disp.ax_)
         finally:
             self._ready = True
+        self._relayout = True
         self._redraw(summaries=True)
 
     @observe("gate", "matrix", "record", "change")
     def _on_view(self, change) -> None:
         if self._ready:
+            self._relayout |= change["name"] == "matrix"
             self._redraw(summaries=change["name"] == "matrix")
 
     @observe("stat")
     def _on_stat(self, change) -> None:
         if self._ready:
+            self._relayout = True
             self._redraw(summaries=True)
 
     def _redraw(self, *, summaries: bool = True) -> None:
@@ -278,6 +283,29 @@ class TrainingHistoryExplorer(FigureView):
             self.epoch_label.value = label
 
         self._safely(draw)
+
+    def refresh(self) -> None:
+        """Encode the figure, blitting only what a record, gate or "change" move changes.
+
+        The background (every panel but the heatmap, the markers, the heatmap's colour bar
+        and title) is cached per layer, matrix, summary and heatmap layout. After a layer,
+        matrix or summary change the layout engine runs again, once.
+        """
+        if self._relayout:
+            self._renderer.invalidate(relayout=True)
+            for ax in self.figure.axes:  # start from the grid, as a fresh figure would
+                spec = ax.get_subplotspec()
+                if spec is not None:
+                    ax.set_subplotspec(spec)
+            self._relayout = False
+        artists, key, stamps, guard = self.heatmap.blit_parts()
+        artists = [*artists, *self.summaries.marker_artists()]
+        guard = [*guard, self.summaries.ax_.bbox.padded(2)]
+        if self.lags is not None:
+            artists += self.lags.marker_artists()
+            guard.append(self.lags.ax_.bbox.padded(2))
+        key = (key, self.layer, self.matrix, self.stat)
+        self.image.value = self._renderer.render(artists, key, stamps=stamps, guard=guard)
 
     # -----------------------------------------------------------------------------------------
     # Lookups (the history computes; this view only picks)
