@@ -9,6 +9,10 @@ import numpy as np
 
 from ..core import GateWeights, resolve_gate
 from ._ablation import ablate_timesteps
+from ._cost import forced_path
+
+DEFAULT_MAX_LAG = 10
+DEFAULT_N_VAL = 64
 
 
 def layer_info(gw: GateWeights) -> dict:
@@ -60,7 +64,11 @@ class ValSettings:
             )
         n_val = check_int("n_val", n_val, allow_none=False)
         T = X.shape[1]
-        max_lag = min(T, 30) if max_lag is None else check_int("max_lag", max_lag, allow_none=False)
+        max_lag = (
+            min(T, DEFAULT_MAX_LAG)
+            if max_lag is None
+            else check_int("max_lag", max_lag, allow_none=False)
+        )
         if max_lag > T:
             raise ValueError(f"Expected max_lag in [1, {T}] (T of X_val), received {max_lag}.")
         y = None if y_val is None else np.asarray(y_val)
@@ -87,13 +95,16 @@ class ValSettings:
 
     def importance(self, model: Any) -> np.ndarray:
         s = self._settings
-        result = ablate_timesteps(
-            model,
-            self.X,
-            self.y,
-            max_lag=s["max_lag"],
-            metric=s["metric"],
-            baseline=s["baseline"],
-            progress=False,
-        )
+        # Both exact paths give the same numbers; this small call repeats every epoch, so
+        # the cheaper estimate wins even by less than the usual safety margin.
+        with forced_path("cheaper"):
+            result = ablate_timesteps(
+                model,
+                self.X,
+                self.y,
+                max_lag=s["max_lag"],
+                metric=s["metric"],
+                baseline=s["baseline"],
+                progress=False,
+            )
         return np.asarray(result.importance_by_lag[: s["max_lag"]], dtype=np.float64)
