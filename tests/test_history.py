@@ -303,3 +303,24 @@ def test_tf_keras_fit_takes_the_history_too():
         strict=True,
     ):
         np.testing.assert_array_equal(got, want)
+
+
+def test_default_lag_settings_are_the_documented_cheap_ones():
+    X, y = _data(n=200)
+    history = lw.WeightHistory(X_val=X, y_val=y)
+    assert history.lag_settings["max_lag"] == min(T, 10) == 8
+    assert history.val_index.shape == (64,) and len(set(history.val_index.tolist())) == 64
+    long = np.zeros((70, 30, F), dtype="float32")
+    assert lw.WeightHistory(X_val=long).lag_settings["max_lag"] == 10
+
+
+def test_default_lag_history_equals_ablate_timesteps_on_the_same_subsample():
+    X, y = _data(n=200)
+    model = _keras_model(2)
+    history = lw.WeightHistory(X_val=X, y_val=y)
+    model.fit(X, y, epochs=2, batch_size=64, verbose=0, callbacks=[history])
+    idx = history.val_index
+    expected = lw.ablate_timesteps(model, X[idx], y[idx], max_lag=8, metric="mse", progress=False)
+    np.testing.assert_allclose(
+        history.lag_importance[-1], expected.importance_by_lag[:8], rtol=1e-5, atol=1e-7
+    )
