@@ -157,12 +157,9 @@ def choose_stepwise(
     step_s = stepwise_seconds(N, T, starts, plans["stepwise"], model, costs)
     box_s = black_box_seconds(N, T, len(starts), plans["black-box"], model, costs)
     forced = _FORCED.get()
-    estimates = f"estimated {step_s:.2g} s step by step, {box_s:.2g} s black-box"
-    if forced == "cheaper":  # no margin: a caller repeating small calls (training history)
-        path = "stepwise" if step_s <= box_s else "black-box"
-        return path == "stepwise", f"{path}: the cheaper estimate, no margin ({estimates})"
     if forced is not None:
         return forced == "stepwise", f"{forced}: forced"
+    estimates = f"estimated {step_s:.2g} s step by step, {box_s:.2g} s black-box"
     if step_s <= box_s:
         return True, f"stepwise: cheaper for T={T}, N={N} ({estimates})"
     if step_s < MIN_RATIO * box_s:
@@ -175,12 +172,9 @@ def forced_path(path: str | None) -> Iterator[None]:
     """Make :func:`choose_stepwise` pick ``path`` in this context (internal: benchmarks, tests).
 
     Only among exact paths: a model without a proven stepper still runs as a black box.
-    ``"cheaper"`` takes the cheaper estimate without the :data:`MIN_SAVING` margin.
     """
-    if path not in (None, "stepwise", "black-box", "cheaper"):
-        raise ValueError(
-            f"Expected path None, 'stepwise', 'black-box' or 'cheaper', received {path!r}."
-        )
+    if path not in (None, "stepwise", "black-box"):
+        raise ValueError(f"Expected path None, 'stepwise' or 'black-box', received {path!r}.")
     token = _FORCED.set(path)
     try:
         yield

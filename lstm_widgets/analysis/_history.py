@@ -59,9 +59,7 @@ class WeightHistory(FitRecorder):
         (``LSTM(16)``, T=14, 1082 training windows, batch 64) one record with the defaults
         costs about 4 % of an epoch (``benchmarks/history.py``; the goal is under 10 %),
         against about 13 % for 128 rows and all 14 lags. Pass more rows or lags for a
-        smoother profile when epochs are long. Of the two exact ablation paths
-        (:func:`~lstm_widgets.ablate_timesteps`) the cheaper estimate is taken, without
-        the safety margin a single call keeps.
+        smoother profile when epochs are long.
     metric : {None, "mse", "mae"}, optional
         Passed to ``ablate_timesteps``; default ``"mse"`` with ``y_val``, else ``None``.
     baseline : str or float, default="zeros"

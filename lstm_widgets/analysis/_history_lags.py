@@ -9,7 +9,6 @@ import numpy as np
 
 from ..core import GateWeights, resolve_gate
 from ._ablation import ablate_timesteps
-from ._cost import forced_path
 
 DEFAULT_MAX_LAG = 10
 DEFAULT_N_VAL = 64
@@ -95,16 +94,13 @@ class ValSettings:
 
     def importance(self, model: Any) -> np.ndarray:
         s = self._settings
-        # Both exact paths give the same numbers; this small call repeats every epoch, so
-        # the cheaper estimate wins even by less than the usual safety margin.
-        with forced_path("cheaper"):
-            result = ablate_timesteps(
-                model,
-                self.X,
-                self.y,
-                max_lag=s["max_lag"],
-                metric=s["metric"],
-                baseline=s["baseline"],
-                progress=False,
-            )
+        result = ablate_timesteps(
+            model,
+            self.X,
+            self.y,
+            max_lag=s["max_lag"],
+            metric=s["metric"],
+            baseline=s["baseline"],
+            progress=False,
+        )
         return np.asarray(result.importance_by_lag[: s["max_lag"]], dtype=np.float64)
