@@ -451,6 +451,8 @@ def test_a_bad_epoch_is_a_trait_error_naming_the_valid_range(history):
         with pytest.raises(TraitError, match=r"Expected epoch in \[0, 3\], received"):
             w.epoch = bad
     assert w.epoch == 1 and w.epoch_slider.value == 1
+    w.epoch = history.epochs[2]  # a numpy integer is an epoch too, stored as int
+    assert w.epoch == 2 and type(w.epoch) is int and w.epoch_slider.value == 2
     with pytest.raises(TraitError, match=r"'weights' or 'change'.*received 'delta'"):
         w.view = "delta"
     with pytest.raises(ValueError, match=r"Expected epoch in \[0, 3\], received 7"):

@@ -8,6 +8,7 @@ the change since epoch 0.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,23 @@ from ..analysis import WeightHistory
 from ..core import GATES, GateWeights, LRUCache, RecurrentLayer
 
 _HISTORY_CACHE = 64  # GateWeights of (layer, epoch, view); small layers, a few KB each
+_VIEWS = ("weights", "change")
+
+
+def _view_key(value: Any) -> str:
+    key = value.lower().strip() if isinstance(value, str) else None
+    if key not in _VIEWS:
+        raise ValueError(
+            f"Expected view 'weights' or 'change' (since epoch 0), received {value!r}."
+        )
+    return key
+
+
+def _no_history(what: str) -> str:
+    return (
+        f"{what} needs a training history: this explorer shows a model's current weights. "
+        "Record one with lstm_widgets.WeightHistory and pass it: WeightExplorer(history)."
+    )
 
 
 def _twins(a: RecurrentLayer, b: RecurrentLayer) -> bool:
@@ -70,6 +88,17 @@ class ModelWeights:
         entry = self.entries[name]
         return adapter_for(entry.handle).count_params(entry)
 
+    def check_epoch(self, value: Any, what: str = "epoch") -> int:
+        """Refuse any epoch: a model has none (ValueError saying to pass a history)."""
+        raise ValueError(_no_history(what))
+
+    def check_view(self, value: Any) -> str:
+        """Return ``"weights"``; ``"change"`` needs a history (ValueError)."""
+        key = _view_key(value)
+        if key == "change":
+            raise ValueError(_no_history("view='change'"))
+        return key
+
 
 class HistoryWeights:
     """The end-of-epoch records of a :class:`~lstm_widgets.WeightHistory`.
@@ -112,6 +141,17 @@ class HistoryWeights:
     def reported_params(self, name: str) -> int | None:
         """None: a history holds no framework layer to ask."""
         return None
+
+    def check_epoch(self, value: Any, what: str = "epoch") -> int:
+        """Return ``value`` as an int if it is a recorded epoch, else raise ValueError."""
+        integral = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+        if not integral or int(value) not in self._record:
+            raise ValueError(f"Expected epoch in {self.describe_epochs()}, received {value!r}.")
+        return int(value)
+
+    def check_view(self, value: Any) -> str:
+        """Return ``"weights"`` or ``"change"`` (any case), else raise ValueError."""
+        return _view_key(value)
 
     def describe_epochs(self) -> str:
         """Return the recorded epochs in words, for error messages."""

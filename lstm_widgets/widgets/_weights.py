@@ -7,7 +7,7 @@ from typing import Any
 
 import ipywidgets as ipw
 from traitlets import Any as TraitAny
-from traitlets import TraitError, Unicode, observe, validate
+from traitlets import Unicode, observe, validate
 
 from ..core import (
     GATE_LONG_NAMES,
@@ -23,7 +23,7 @@ from ..plots import WeightHeatmapDisplay, check_feature_names, fixed_weight_axes
 from ._base import FigureView, Resolved, as_trait_error, check_layer, layer_options
 from ._common import Choice, ChoiceButtons, StrictIntSlider
 from ._equations import weights_lesson
-from ._weight_sources import HistoryWeights, weight_source
+from ._weight_sources import weight_source
 
 _MATRIX_OPTIONS = [("W  input", "W"), ("U  recurrent", "U"), ("b  bias", "b")]
 _MATRIX_TOOLTIPS = [
@@ -38,6 +38,11 @@ _SCALE_TOOLTIPS = [
     "One colour scale for all gates of the layer, so gates can be compared",
 ]
 _VIEWS = ("weights", "change")
+_VIEW_OPTIONS = [("weights", "weights"), ("change since epoch 0", "change")]
+_VIEW_TOOLTIPS = [
+    "The weights recorded at the epoch on show",
+    "The weights at the epoch on show minus those before training",
+]
 
 
 class _Checked(TraitAny):
@@ -48,13 +53,6 @@ class _Checked(TraitAny):
     """
 
     allow_none = False
-
-
-_VIEW_OPTIONS = [("weights", "weights"), ("change since epoch 0", "change")]
-_VIEW_TOOLTIPS = [
-    "The weights recorded at the epoch on show",
-    "The weights at the epoch on show minus those before training",
-]
 
 
 class WeightExplorer(FigureView):
@@ -200,7 +198,7 @@ class WeightExplorer(FigureView):
             feature_names, first.input_dim, layer=f"the first recurrent layer {first.name!r}"
         )
         start_epoch = self._start_epoch(epoch)
-        start_view = self._resolve_view(view, error=ValueError)
+        start_view = self._resolve_view(view)
         start = (
             first
             if layer is None
@@ -256,9 +254,9 @@ class WeightExplorer(FigureView):
 
     def _build_epoch_controls(self) -> list[ipw.Widget]:
         """Build the epoch slider, its play button and the view buttons (a history only)."""
-        if not isinstance(self._source, HistoryWeights):
-            return []
         epochs = self._source.epochs
+        if not epochs:  # a model: no epochs to step through
+            return []
         last = len(epochs) - 1
         self.epoch_slider = StrictIntSlider(
             value=epochs.index(self.epoch),
@@ -324,42 +322,18 @@ class WeightExplorer(FigureView):
 
     def _start_epoch(self, epoch: Any) -> int | None:
         """Return the first epoch on show, checked before anything is built (ValueError)."""
-        if not isinstance(self._source, HistoryWeights):
-            if epoch is not None:
-                raise ValueError(self._no_history("epoch="))
-            return None
-        return self._source.epochs[-1] if epoch is None else self._check_epoch(epoch, ValueError)
+        if epoch is None:
+            return self._source.epochs[-1] if self._source.epochs else None
+        return self._source.check_epoch(epoch, "epoch=")
 
-    def _check_epoch(self, value: Any, error: type[Exception]) -> int:
-        source = self._source
-        if not isinstance(source, HistoryWeights):
-            raise error(self._no_history("epoch"))
-        ok = isinstance(value, int) and not isinstance(value, bool) and value in source.epochs
-        if not ok:
-            raise error(f"Expected epoch in {source.describe_epochs()}, received {value!r}.")
-        return int(value)
-
-    def _resolve_view(self, value: Any, error: type[Exception] = ValueError) -> str:
-        if not isinstance(value, str) or value.lower().strip() not in _VIEWS:
-            raise error(f"Expected view 'weights' or 'change' (since epoch 0), received {value!r}.")
-        value = value.lower().strip()
-        if value == "change" and not isinstance(self._source, HistoryWeights):
-            raise error(self._no_history("view='change'"))
-        return value
-
-    @staticmethod
-    def _no_history(what: str) -> str:
-        return (
-            f"{what} needs a training history: this explorer shows a model's current "
-            "weights. Record one with lstm_widgets.WeightHistory and pass it: "
-            "WeightExplorer(history)."
-        )
+    def _resolve_view(self, value: Any) -> str:
+        return self._source.check_view(value)
 
     @validate("epoch")
     def _validate_epoch(self, proposal):
-        if proposal["value"] is None and not isinstance(self._source, HistoryWeights):
+        if proposal["value"] is None and not self._source.epochs:
             return None
-        return self._check_epoch(proposal["value"], TraitError)
+        return as_trait_error(self._source.check_epoch, proposal["value"])
 
     @validate("layer")
     def _validate_layer(self, proposal):
