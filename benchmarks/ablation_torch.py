@@ -174,6 +174,7 @@ def _print_speed(r: dict, threads: int, shape: dict) -> None:
         f"{r['workers']} Python thread(s) with 1 torch thread each; "
         f"torch.get_num_threads() after the runs: {r['threads_after']}"
     )
+    print(f"  (b) recurrence: {r['engine']}")
     tag = f"torch {threads} thread(s), N={shape['N']} T={shape['T']} H={shape['units']}"
     ok = r["loop_over_project"] >= GOAL_VS_CAPTUM
     print(
@@ -212,6 +213,15 @@ def _memory(threads: int, N: int, T: int, F: int, units: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _engine(shape: dict) -> str:
+    """How (b)'s stepper runs its LSTM: fused steps or ``torch.lstm`` calls, and why."""
+    from lstm_widgets.adapters.torch import stepper_and_reason
+
+    model = Forecaster.build(shape["T"], shape["F"], shape["units"])
+    stepper, reason = stepper_and_reason(model)
+    return reason if stepper is None else stepper.fused_reason
+
+
 def _speed_at(threads: int, repeats: int, shape: dict) -> None:
     import torch
 
@@ -220,6 +230,7 @@ def _speed_at(threads: int, repeats: int, shape: dict) -> None:
     result = ablation.speed(ablation.FRAMEWORKS["torch"], repeats, **shape)
     result["threads_after"] = torch.get_num_threads()
     result["workers"] = threads  # TileRunner: one Python thread per torch thread set
+    result["engine"] = _engine(shape)
     _print_speed(result, threads, shape)
 
 

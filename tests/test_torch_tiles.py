@@ -8,6 +8,7 @@ import torch
 from _helpers import randomize_module as randomize
 
 import lstm_widgets as lw
+from lstm_widgets.adapters.torch import _fused as _torch_fused
 from lstm_widgets.adapters.torch import _stepper as _torch_stepper
 from lstm_widgets.analysis._cost import forced_path
 
@@ -40,7 +41,7 @@ def _brute_force(model, X):
 
 @pytest.fixture
 def run_threads(monkeypatch):
-    """Record the names of the threads that run the stepper's calls."""
+    """Record the names of the threads that run the stepper's calls (or fused tiles)."""
     names = []
     run = _torch_stepper.TorchStepper._run
 
@@ -49,6 +50,13 @@ def run_threads(monkeypatch):
         return run(self, seq, state)
 
     monkeypatch.setattr(_torch_stepper.TorchStepper, "_run", recording)
+    tile = _torch_fused._Tile.__call__  # LSTM stacks run their tiles as fused steps
+
+    def recording_tile(self):
+        names.append(threading.current_thread().name)
+        return tile(self)
+
+    monkeypatch.setattr(_torch_fused._Tile, "__call__", recording_tile)
     return names
 
 

@@ -22,6 +22,10 @@ kernels (oneDNN on CPU), with three rules that keep the cost low and steady:
   threads meet once per tile. Below :data:`POOL_MACS` of work, or with one thread, calls
   run in turn with at most one thread per ``THREAD_MACS`` multiply-adds per step. The
   user's thread setting is restored afterwards (``scoped_threads`` in the torch adapter).
+- **Fused LSTM steps.** When every recurrent layer is an LSTM, the readout runs the
+  layers in hand-written steps sharing the clean input's products
+  (:mod:`._fused`, checked against the model like the rest); ``fused_reason``
+  says which ran and why.
 - **Built once per model state.** The stepper (a proof, copies of the recurrent weights and
   a check against the model) is cached per module, keyed on its modules, hooks and every
   tensor's version: changing a weight in place or replacing it builds it again.
@@ -46,6 +50,7 @@ from ._common import (
     _torch,
     scoped_threads,
 )
+from ._fused import fused_applies, fused_readout, with_fused
 from ._layer_inputs import _truncated_copy
 from ._run import _as_tensor, _first_tensor, _proof, predict_fn
 from ._tiles import TileRunner, _segments, _TileJob
@@ -192,6 +197,8 @@ class TorchStepper:
     device: Any
     width: int = 1
     macs: int = 1
+    fused: Any = None  # FusedLSTM: LSTM layers in hand-written steps (see _fused)
+    fused_reason: str = ""
 
     def initial_state(self, n: int, dtype: str | None = None) -> list:
         """Zero states for ``n`` rows."""
@@ -289,6 +296,8 @@ class TorchStepper:
             return state
         if not state.xs:
             return state.start
+        if output_only and fused_applies(self, state):
+            return fused_readout(self, state)
         n = state.n
         groups = _groups(state.spawns, n, MERGE_ROWS)
         rows = max([n] + [len(g.copies) * n for g in groups])
@@ -509,7 +518,7 @@ def _build(model: Any) -> tuple[TorchStepper | None, str]:
     )
     if stack.n_features is None or not _agrees(model, stepper, stack.n_features):
         return None, "the step-by-step replay did not match the model on random inputs"
-    return stepper, reason
+    return with_fused(stepper, lambda s: _agrees(model, s, stack.n_features)), reason
 
 
 def _row_step_cost(modules: Any) -> tuple[int, int]:
