@@ -1,6 +1,6 @@
 """Independent tiles of a PyTorch stepper's work, run in turn or side by side on threads.
 
-See :mod:`lstm_widgets.adapters._torch_stepper` for what a tile is and why the threads
+See :mod:`lstm_widgets.adapters.torch._stepper` for what a tile is and why the threads
 meet once per tile instead of at every step of every call.
 """
 
