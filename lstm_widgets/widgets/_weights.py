@@ -25,6 +25,7 @@ from ..plots import WeightHeatmapDisplay, check_feature_names, fixed_weight_axes
 from ._base import FigureView, Resolved, as_trait_error, check_layer, layer_options
 from ._common import Choice, ChoiceButtons
 from ._equations import weights_lesson
+from ._readouts import weight_readout
 
 _MATRIX_OPTIONS = [("W  input", "W"), ("U  recurrent", "U"), ("b  bias", "b")]
 _MATRIX_TOOLTIPS = [
@@ -84,8 +85,8 @@ class WeightExplorer(FigureView):
     ----------
     figure : matplotlib.figure.Figure
         The one figure of the widget's life (never a pyplot figure).
-    image : ipywidgets.Image
-        The figure as PNG.
+    canvas, image : FigureCanvas
+        The figure as PNG, re-rendered at the width and pixel ratio of the browser.
     lesson : ipywidgets.HTML
         The teaching text for the current view.
     layer_dropdown, gate_dropdown : ipywidgets.Dropdown
@@ -305,4 +306,14 @@ class WeightExplorer(FigureView):
         ``_PNG_CACHE_SIZE`` of them): going back to a gate costs no drawing at all.
         """
         key = (self.layer, self.gate, self.matrix, self.scale)
-        self.image.value = self._png_cache.get_or_make(key, self.display.render_png)
+        self._show_png(self._png_cache.get_or_make(key, self.display.render_png))
+
+    def _readout(self, ax, x: float, y: float) -> str | None:
+        return weight_readout(self.display, ax, x, y)
+
+    def _resized(self) -> None:
+        """Place the heatmap afresh for the new size: its margins are pixels, not fractions."""
+        self._png_cache.clear()
+        self._ax.remove()
+        self._ax = fixed_weight_axes(self.figure, row_labels=self._feature_names or ())
+        self.display.plot(self._ax)
