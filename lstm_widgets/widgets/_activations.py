@@ -21,7 +21,7 @@ from ..analysis import (
 from ..core import GATE_LONG_NAMES, SATURATING, LRUCache, resolve_gate
 from ..plots import GateActivationDisplay, MemoryRetentionDisplay, check_feature_names
 from ._base import FigureView, as_trait_error, check_layer, layer_options
-from ._common import Choice, StrictIntSlider, check_vocabulary
+from ._common import Choice, StrictIntSlider, check_vocabulary, control_bar, fit
 from ._readouts import activation_readout
 
 _CACHE_SAMPLES = 64
@@ -113,7 +113,9 @@ class GateActivationExplorer(FigureView):
         self._link("layer", self.layer_dropdown)
         self._link("gate", self.gate_dropdown)
         self._link("sample", self.sample_slider)
-        self.controls = ipw.HBox([self.layer_dropdown, self.gate_dropdown, self.sample_slider])
+        self.controls = control_bar(
+            self.layer_dropdown, self.gate_dropdown, fit(self.sample_slider, "300px")
+        )
         self._attach(self.controls)
         self._start()
 

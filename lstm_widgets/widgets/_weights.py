@@ -23,7 +23,7 @@ from ..core import (
 )
 from ..plots import WeightHeatmapDisplay, check_feature_names, fixed_weight_axes
 from ._base import FigureView, Resolved, as_trait_error, check_layer, layer_options
-from ._common import Choice, ChoiceButtons
+from ._common import Choice, ChoiceButtons, control_bar, labelled
 from ._equations import weights_lesson
 from ._readouts import weight_readout
 
@@ -93,8 +93,8 @@ class WeightExplorer(FigureView):
         Controls linked both ways to :attr:`layer` and :attr:`gate`.
     matrix_buttons, scale_buttons : ipywidgets.ToggleButtons
         Controls linked both ways to :attr:`matrix` and :attr:`scale`.
-    controls : ipywidgets.VBox
-        The four controls.
+    controls : ipywidgets.HBox
+        The four controls, in labelled groups that wrap as wholes in a narrow output.
     display : WeightHeatmapDisplay
         The heatmap drawn on :attr:`figure`; its artists are updated in place.
     error : ipywidgets.HTML
@@ -196,18 +196,17 @@ class WeightExplorer(FigureView):
         self.scale_buttons = ChoiceButtons(
             options=_SCALE_OPTIONS,
             tooltips=_SCALE_TOOLTIPS,
-            description="colour scale",
-            style={"button_width": "auto", "description_width": "initial"},
+            style={"button_width": "auto"},
         )
         self._link("layer", self.layer_dropdown)
         self._link("gate", self.gate_dropdown)
         self._link("matrix", self.matrix_buttons)
         self._link("scale", self.scale_buttons)
-        self.controls = ipw.VBox(
-            [
-                ipw.HBox([self.layer_dropdown, self.gate_dropdown]),
-                ipw.HBox([self.matrix_buttons, self.scale_buttons]),
-            ]
+        self.controls = control_bar(
+            self.layer_dropdown,
+            self.gate_dropdown,
+            labelled("matrix", self.matrix_buttons),
+            labelled("colour scale", self.scale_buttons),
         )
         self._attach(self.controls, below=(self.lesson,))
 
