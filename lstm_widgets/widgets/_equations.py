@@ -1,7 +1,8 @@
 """Teaching text for a recurrent layer's weights: gate equations and the parameter count.
 
 Pure strings (plain text and a small HTML fragment); no drawing and no widgets, so scripts,
-docs and the widgets all show the same words.
+docs and the widgets all show the same words. The lesson's equations are LaTeX (through
+``_typeset``), for ``ipywidgets.HTMLMath``.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import html
 
 from ..core import GATE_LONG_NAMES, GATES, MATRIX_WORDS, GateWeights, check_kind
+from ._typeset import equation_block_tex
 
 # How an activation is written in an equation. Keras 2's hard_sigmoid differs from Keras 3's
 # in its slope, not in what it does, so both read "hard_sigmoid".
@@ -267,17 +269,21 @@ def _equation_block(gw: GateWeights, gate: str) -> list[str]:
         use_bias=gw.use_bias,
         bias_rows=2 if gw.b.ndim == 2 else 1,
     )
-    lines = []
-    for key, eq in eqs.items():
-        line = esc(f"{eq:<56}  {GATE_LONG_NAMES[gw.kind][key]}")
-        lines.append(f"<b>{line}</b>" if key == gate else line)
-    lines.extend(esc(eq) for eq in state_equations(gw.kind, activation=gw.activation))
-    legend = "x_t: input at step t; h_{t-1}: previous hidden state; * multiplies element-wise."
+    block = equation_block_tex(
+        eqs,
+        state_equations(gw.kind, activation=gw.activation),
+        GATE_LONG_NAMES[gw.kind],
+        highlight=gate,
+    )
+    legend = (
+        "$x_t$: input at step $t$; $h_{t-1}$: previous hidden state; $\\odot$ multiplies "
+        "element-wise."
+    )
     if gw.b.ndim == 2 and gw.use_bias:
-        legend += " b: input bias (row 0 of b); b': recurrent bias (row 1)."
+        legend += " $b$: input bias (row 0 of b); $b'$: recurrent bias (row 1)."
     return [
-        '<pre style="margin:4px 0;font-size:12px;line-height:1.35">' + "\n".join(lines) + "</pre>",
-        f'<span style="color:#555">{esc(legend)}</span>',
+        f'<div class="lw-equations" style="margin:4px 0">{block}</div>',
+        f'<span style="color:#555">{esc(legend, quote=False)}</span>',
     ]
 
 
@@ -319,7 +325,7 @@ def _matrix_note(gw: GateWeights, gate: str, matrix: str) -> str:
     elif matrix == "U":
         text = (
             f"Showing U{sub}, the {MATRIX_WORDS['U']} of {which}: row j is the previous "
-            f"hidden unit h_{{t-1}}[j], column k is hidden unit k; it carries the past into "
+            f"hidden unit $h_{{t-1}}[j]$, column k is hidden unit k; it carries the past into "
             f"{gate_words}."
         )
     else:

@@ -87,8 +87,8 @@ class WeightExplorer(FigureView):
         The one figure of the widget's life (never a pyplot figure).
     canvas, image : FigureCanvas
         The figure as PNG, re-rendered at the width and pixel ratio of the browser.
-    lesson : ipywidgets.HTML
-        The teaching text for the current view.
+    lesson : ipywidgets.HTMLMath
+        The teaching text for the current view, equations typeset.
     layer_dropdown, gate_dropdown : ipywidgets.Dropdown
         Controls linked both ways to :attr:`layer` and :attr:`gate`.
     matrix_buttons, scale_buttons : ipywidgets.ToggleButtons
@@ -177,7 +177,7 @@ class WeightExplorer(FigureView):
         self._start()
 
     def _build_controls(self, start: RecurrentLayer) -> None:
-        self.lesson = ipw.HTML(layout=ipw.Layout(max_width="100%"))
+        self.lesson = ipw.HTMLMath(layout=ipw.Layout(max_width="100%"))
         self.layer_dropdown = Choice(
             options=layer_options(self._entries),
             description="layer",

@@ -198,6 +198,26 @@ def _show_tab(page, tab: str) -> None:
     page.locator(".lw-explorer .lm-TabBar-tab", has_text=tab).first.click()
 
 
+#: True once the lesson's equations were typeset by MathJax, with no TeX error.
+TYPESET_JS = r"""() => {
+  const box = document.querySelector('.lw-explorer .lw-equations');
+  if (!box || box.offsetParent === null) return false;
+  const math = box.querySelector('mjx-container, .MathJax, .MathJax_Display');
+  return !!math && !box.querySelector('mjx-merror, .MathJax_Error, [data-mjx-error]')
+    && !box.textContent.includes('\\begin{aligned}');
+}"""
+
+
+def _typeset(page) -> bool:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(TYPESET_JS, timeout=CHANGE_TIMEOUT * 1000)
+    except PlaywrightTimeout:
+        return False
+    return True
+
+
 def _readouts(page, picture: dict, cells: list[dict]) -> list[str]:
     """Point at each cell's centre; return the readout shown (or what was there instead)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -280,6 +300,8 @@ def test_explorer_fits_reads_out_and_keeps_text_readable_in_jupyterlab(
                 expected = [cell["text"] for cell in probe["cells"]]
                 if readouts != expected:
                     failures.append(f"{where}: readouts {readouts} != {expected}")
+                if tab == "Weights" and not _typeset(page):
+                    failures.append(f"{where}: the gate equations were not typeset")
                 if tab == "Ablation":
                     a, m = layout["panels"][:2]
                     side = abs(a - m) < 5
