@@ -45,7 +45,8 @@ import browser_harness as harness  # noqa: E402
 NOTEBOOK = "browser_latency.ipynb"
 
 SETUP = r"""
-import os, time, json
+import os, sys, time, json
+sys.path.insert(0, {root!r})  # this checkout's lstm_widgets, not an installed copy
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 import keras
@@ -242,6 +243,21 @@ BENCH_JS = r"""
 """
 
 
+#: True once the project's picture is decoded at (its CSS width) x ratio device pixels.
+SETTLED_JS = """(ratio) => {
+  const i = document.querySelector('.lw-bench-project .lw-canvas img');
+  return !!(i && i.complete && parseFloat(i.dataset.ratio) === ratio
+    && Math.abs(i.naturalWidth - i.getBoundingClientRect().width * ratio) <= 2);
+}"""
+
+CANVAS_STATE_JS = """() => {
+  const el = document.querySelector('.lw-bench-project .lw-canvas');
+  const i = el && el.querySelector('img');
+  return i ? {box: el.clientWidth, css: i.getBoundingClientRect().width, natural: i.naturalWidth,
+              ratio: i.dataset.ratio, dpr: window.devicePixelRatio, complete: i.complete} : null;
+}"""
+
+
 def _stats(values) -> dict:
     a = np.asarray(values, dtype=float)
     return {
@@ -261,7 +277,9 @@ def _write_notebook(path: Path, args) -> None:
         "display_name": "Python 3",
         "language": "python",
     }
-    setup = SETUP.format(units=args.units, features=args.features, matrix=args.matrix)
+    setup = SETUP.format(
+        root=str(ROOT), units=args.units, features=args.features, matrix=args.matrix
+    )
     nb.cells = [nbformat.v4.new_code_cell(src) for src in (setup, PROJECT, FLOOR, BASELINE)]
     nbformat.write(nb, path)
 
@@ -321,13 +339,14 @@ def _measure_ratio(pw, chromium: str, server, ratio: float, args) -> dict:
                 timeout=120_000,
             )
         # The project's picture re-rendered for its box at this ratio before timing starts.
-        page.wait_for_function(
-            """(ratio) => { const i = document.querySelector('.lw-bench-project .lw-canvas img');
-                return !!(i && i.complete && parseFloat(i.dataset.ratio) === ratio
-                  && Math.abs(i.naturalWidth - i.getBoundingClientRect().width * ratio) <= 2); }""",
-            arg=ratio,
-            timeout=120_000,
-        )
+        page.locator(".lw-bench-project").scroll_into_view_if_needed()
+        try:
+            page.wait_for_function(SETTLED_JS, arg=ratio, timeout=120_000)
+        except Exception:
+            state = page.evaluate(CANVAS_STATE_JS)
+            raise RuntimeError(
+                f"the project's picture never settled at ratio {ratio}: {state}"
+            ) from None
         # Baseline first, then the project, then the baseline again: report the second
         # baseline run, so both are measured with a warm kernel and page.
         per_change = 30.0

@@ -205,15 +205,20 @@ class FigureView(ipw.VBox):
         )
         self.error.layout.display = ""
 
-    def _safely(self, draw) -> None:
-        """Run ``draw()``, then refresh; show any exception inside the widget."""
+    def _safely(self, draw, *, refresh: bool = True) -> bool:
+        """Run ``draw()``, then refresh (unless ``refresh=False``); show any exception inside.
+
+        Returns whether it went through.
+        """
         try:
             draw()
-            self.refresh()
+            if refresh:
+                self.refresh()
         except Exception as exc:
             self._show_error(exc)
-        else:
-            self._show_error(None)
+            return False
+        self._show_error(None)
+        return True
 
     def save(self, path: str | os.PathLike, **kwargs) -> None:
         """Save the current figure (format from the file suffix: png, svg, pdf).

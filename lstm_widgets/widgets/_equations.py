@@ -204,11 +204,12 @@ def weights_lesson(
     layer_name: str | None = None,
     reported_params: int | None = None,
     bidirectional: bool = False,
+    equations: bool = True,
 ) -> str:
     """Return an HTML fragment that explains one view of a layer's weights.
 
-    Every gate's equation (``gate`` in bold), why no weight has a time axis, the parameter
-    count.
+    Every gate's equation (``gate`` boxed, see :func:`equations_html`), why no weight has a
+    time axis, the parameter count, what the matrix on show means.
 
     Parameters
     ----------
@@ -224,11 +225,14 @@ def weights_lesson(
         The framework's own parameter count (one direction), shown beside the formula.
     bidirectional : bool, default=False
         Whether the layer is one direction of a ``Bidirectional`` wrapper.
+    equations : bool, default=True
+        Begin with :func:`equations_html`; ``False`` leaves it out (a widget showing the
+        equations apart, so that they are not typeset again on every change of view).
 
     Returns
     -------
     str
-        HTML (no scripts, no styles beyond inline ones).
+        HTML (no scripts, no styles beyond inline ones); equations as LaTeX for HTMLMath.
     """
     gw, esc = gate_weights, html.escape
     rows = 2 if gw.b.ndim == 2 else 1
@@ -241,7 +245,6 @@ def weights_lesson(
         f"F = {gw.input_dim} inputs per step"
         + (" (reads the sequence backwards)" if gw.go_backwards else "")
         + ".",
-        *_equation_block(gw, gate),
         "<b>No time axis in the weights.</b> The same "
         + esc(_shapes(gw))
         + " are applied at every one of the T time steps, so time_steps appears in no "
@@ -255,11 +258,33 @@ def weights_lesson(
             f"sets of weights, 2 * {count} = {2 * count} parameters."
         )
     parts.append(_matrix_note(gw, gate, matrix))
+    text = '<div style="font-size:13px;line-height:1.45">' + "<br>".join(parts) + "</div>"
+    if equations:
+        return text + equations_html(gw, gate=gate)
+    return text
+
+
+def equations_html(gate_weights: GateWeights, *, gate: str | None = None) -> str:
+    r"""Return the layer's gate and state equations (LaTeX, aligned) and their legend.
+
+    Parameters
+    ----------
+    gate_weights : GateWeights
+        The layer's weights: kind, activations, bias rows.
+    gate : str, optional
+        A gate key to box; none by default (the text then depends on the layer only).
+
+    Returns
+    -------
+    str
+        HTML with one ``$$\begin{aligned}...$$`` block, for ``ipywidgets.HTMLMath``.
+    """
+    parts = _equation_block(gate_weights, gate)
     return '<div style="font-size:13px;line-height:1.45">' + "<br>".join(parts) + "</div>"
 
 
-def _equation_block(gw: GateWeights, gate: str) -> list[str]:
-    """Return the gate equations (``gate`` bold), state equations and legend, as HTML."""
+def _equation_block(gw: GateWeights, gate: str | None) -> list[str]:
+    """Return the gate equations (``gate`` boxed), state equations and legend, as HTML."""
     esc = html.escape
     eqs = gate_equations(
         gw.kind,

@@ -24,7 +24,7 @@ from ..core import (
 from ..plots import WeightHeatmapDisplay, check_feature_names, fixed_weight_axes
 from ._base import FigureView, Resolved, as_trait_error, check_layer, layer_options
 from ._common import Choice, ChoiceButtons, control_bar, labelled
-from ._equations import weights_lesson
+from ._equations import equations_html, weights_lesson
 from ._readouts import weight_readout
 
 _MATRIX_OPTIONS = [("W  input", "W"), ("U  recurrent", "U"), ("b  bias", "b")]
@@ -87,8 +87,10 @@ class WeightExplorer(FigureView):
         The one figure of the widget's life (never a pyplot figure).
     canvas, image : FigureCanvas
         The figure as PNG, re-rendered at the width and pixel ratio of the browser.
+    equations : ipywidgets.HTMLMath
+        The layer's gate and state equations, typeset (the same for every gate).
     lesson : ipywidgets.HTMLMath
-        The teaching text for the current view, equations typeset.
+        The teaching text for the current view: time steps, parameters, the matrix.
     layer_dropdown, gate_dropdown : ipywidgets.Dropdown
         Controls linked both ways to :attr:`layer` and :attr:`gate`.
     matrix_buttons, scale_buttons : ipywidgets.ToggleButtons
@@ -177,6 +179,7 @@ class WeightExplorer(FigureView):
         self._start()
 
     def _build_controls(self, start: RecurrentLayer) -> None:
+        self.equations = ipw.HTMLMath(layout=ipw.Layout(max_width="100%"))
         self.lesson = ipw.HTMLMath(layout=ipw.Layout(max_width="100%"))
         self.layer_dropdown = Choice(
             options=layer_options(self._entries),
@@ -208,7 +211,7 @@ class WeightExplorer(FigureView):
             labelled("matrix", self.matrix_buttons),
             labelled("colour scale", self.scale_buttons),
         )
-        self._attach(self.controls, below=(self.lesson,))
+        self._attach(self.controls, below=(self.lesson, self.equations))
 
     # -----------------------------------------------------------------------------------------
     # Lookups (no numerics: the adapters read, the plots draw)
@@ -273,7 +276,10 @@ class WeightExplorer(FigureView):
     # Drawing
 
     def _redraw(self) -> None:
-        self._safely(self._draw)
+        # The lesson after the picture: the browser typesets it (MathJax), which would hold
+        # back the picture's message queued behind it.
+        if self._safely(self._draw):
+            self._safely(self._write_lesson, refresh=False)
 
     def _draw(self) -> None:
         entry = self._entries[self.layer]
@@ -289,6 +295,12 @@ class WeightExplorer(FigureView):
         )
         if getattr(self.display, "ax_", None) is None:  # the one draw of construction
             self.display.plot(self._ax)
+
+    def _write_lesson(self) -> None:
+        entry = self._entries[self.layer]
+        gw = self._weights(entry)
+        # The same text for every gate of a layer: typeset once per layer, not per click.
+        self.equations.value = equations_html(gw)
         self.lesson.value = weights_lesson(
             gw,
             gate=self.gate,
@@ -296,6 +308,7 @@ class WeightExplorer(FigureView):
             layer_name=entry.name,
             reported_params=self._reported_params(entry),
             bidirectional=entry.name in self._bidirectional,
+            equations=False,
         )
 
     def refresh(self) -> None:
