@@ -12,6 +12,7 @@ import ipywidgets as ipw
 import keras
 import numpy as np
 import pytest
+import traitlets
 from _helpers import randomize_weights
 from PIL import Image
 
@@ -169,3 +170,16 @@ def test_a_resized_view_draws_the_same_as_before_after_interaction(model):
     b = np.asarray(Image.open(io.BytesIO(bytes(fresh.canvas.value))))
     assert a.shape == b.shape
     np.testing.assert_array_equal(a, b)
+
+
+def test_heights_follow_the_width_between_min_and_max_height(model, data):
+    X, _ = data
+    w = lw.GateActivationExplorer(model, X)
+    _report(w, 600, 1.0)  # 600 x 0.61 = 368 px would squeeze three panels: min_height
+    assert _png_size(w) == (600, 460)
+    _report(w, 1600, 1.0)  # 981 px would fill the screen: max_height
+    assert _png_size(w) == (1600, 620)
+    _report(w, 900, 2.0)  # in between: the figure's own aspect
+    assert _png_size(w) == (1800, 2 * round(900 * 4.6 / 7.5))
+    with pytest.raises(traitlets.TraitError, match="min_height must be a positive"):
+        w.canvas.min_height = -1.0

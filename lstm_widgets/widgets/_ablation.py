@@ -136,7 +136,7 @@ class AblationExplorer(AblationDrawing, FigureView):
         self._display_key: tuple | None = None
         self._shown: tuple | None = None  # settings of the result on show
         self._note = ""  # how the result on show came: "cached", or the run's time
-        super().__init__(figsize=(8.0, 4.2), max_height=460.0, **kwargs)
+        super().__init__(figsize=(8.0, 4.2), max_height=460.0, min_height=330.0, **kwargs)
         self._grid = self.figure.add_gridspec(1, 2, width_ratios=(40, 1))
         self.ax = self.figure.add_subplot(self._grid[0])
         self.cax = self.figure.add_subplot(self._grid[1])

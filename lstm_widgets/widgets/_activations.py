@@ -100,7 +100,7 @@ class GateActivationExplorer(FigureView):
         self._traces: LRUCache[Any] = LRUCache(_CACHE_SAMPLES)
         self._gw: dict[str, Any] = {}
         self._display: GateActivationDisplay | None = None
-        super().__init__(figsize=(7.5, 4.6), max_height=620.0, **kwargs)
+        super().__init__(figsize=(7.5, 4.6), max_height=620.0, min_height=460.0, **kwargs)
         first = next(iter(self._entries.values()))
         self.layer_dropdown = Choice(options=layer_options(self._entries), description="layer")
         self.gate_dropdown = Choice(options=self._gate_options(first), description="gate")

@@ -104,7 +104,8 @@ class FigureView(ipw.VBox):
     when the browser reports the width it is shown at, or a new ``devicePixelRatio``, the
     figure is resized to that width (at ``100 * ratio`` dpi), :meth:`_resized` adapts the
     drawing and it is rendered again, so text keeps its size instead of shrinking with a
-    fixed bitmap. ``max_height`` (CSS pixels) caps its height on wide screens.
+    fixed bitmap. ``max_height`` (CSS pixels) caps its height on wide screens, ``min_height``
+    keeps room on narrow ones.
     :meth:`close` closes every widget inside and unlinks the controls, so that nothing
     keeps the view (and its model) alive.
     """
@@ -116,11 +117,12 @@ class FigureView(ipw.VBox):
         *,
         figsize: tuple[float, float] = (8.0, 4.5),
         max_height: float | None = 560.0,
+        min_height: float | None = None,
         **kwargs,
     ) -> None:
         self.figure: Figure = new_figure(figsize)
         self._renderer = renderer_for(self.figure)
-        self.canvas = FigureCanvas(max_height=max_height)
+        self.canvas = FigureCanvas(max_height=max_height, min_height=min_height)
         self.canvas.figure = self.figure  # not in the constructor: that would draw at once
         self.canvas.on_resize(self._on_canvas_resize)
         self.canvas.readout_function = self._readout

@@ -104,6 +104,12 @@ class FigureCanvas(anywidget.AnyWidget):
         help="Largest height (CSS px) a resize gives the figure: wide screens get a wider, "
         "not a taller, picture. None: width x aspect.",
     )
+    min_height = t.Float(
+        None,
+        allow_none=True,
+        help="Smallest height (CSS px) a resize gives the figure (below max_height): narrow "
+        "outputs get a taller picture, so stacked panels keep room for their ticks.",
+    )
 
     def __init__(self, figure: Figure | None = None, **kwargs) -> None:
         self._resize_callbacks = CallbackDispatcher()
@@ -143,11 +149,12 @@ class FigureCanvas(anywidget.AnyWidget):
             raise t.TraitError(f"aspect must be a positive height/width ratio, got {aspect!r}.")
         return aspect
 
-    @t.validate("max_height")
+    @t.validate("max_height", "min_height")
     def _valid_max_height(self, proposal) -> float | None:
         height = proposal["value"]
         if height is not None and not height > 0:
-            raise t.TraitError(f"max_height must be a positive number of CSS px, got {height!r}.")
+            name = proposal["trait"].name
+            raise t.TraitError(f"{name} must be a positive number of CSS px, got {height!r}.")
         return height
 
     def css_height(self, display_width: float) -> float:
@@ -157,6 +164,8 @@ class FigureCanvas(anywidget.AnyWidget):
             w_in, h_in = self.figure.get_size_inches()
             aspect = h_in / w_in
         height = clamp_width(display_width) * (aspect or 0.5)
+        if self.min_height is not None:
+            height = max(height, self.min_height)
         return height if self.max_height is None else min(height, self.max_height)
 
     @t.observe("figure")
