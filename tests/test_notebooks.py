@@ -31,10 +31,11 @@ CELL_TIMEOUT = 300
 
 #: Widget models each notebook must leave in its stored widget state.
 EXPECTED_MODELS = {
-    "weather_forecast.ipynb": {"TabModel", "DropdownModel", "ImageModel"},
-    "gates_for_teaching.ipynb": {"DropdownModel", "ImageModel"},
+    # The pictures are FigureCanvas widgets (anywidget: "AnyModel") since issue 14.
+    "weather_forecast.ipynb": {"TabModel", "DropdownModel", "AnyModel"},
+    "gates_for_teaching.ipynb": {"DropdownModel", "AnyModel"},
     "research_workflow.ipynb": set(),
-    "training_history.ipynb": {"DropdownModel", "ImageModel", "PlayModel", "IntSliderModel"},
+    "training_history.ipynb": {"DropdownModel", "AnyModel", "PlayModel", "IntSliderModel"},
 }
 
 #: Cells appended to the executed copy: they assert what the markdown tells.
@@ -233,10 +234,13 @@ def test_notebook_executes(name, notebook_copy):
     dangling = [v for v in views if v not in models]
     assert not dangling, f"{name}: widget views without a stored model: {dangling}"
 
-    # The stored images are real PNGs (the figure made it into the widget state).
+    # The stored pictures are FigureCanvas widgets showing a PNG (the figure made it into
+    # the widget state, with the pixel ratio it was drawn for).
     for model in models.values():
-        if model.get("model_name") == "ImageModel":
-            assert model["state"].get("format") == "png"
+        if model.get("model_name") == "AnyModel":
+            state = model["state"]
+            assert state.get("_anywidget_id", "").endswith("FigureCanvas"), state.keys()
+            assert state.get("image_ratio", 0) > 0
 
     # The executed copy is valid nbformat, as JupyterLab would save it.
     nbformat.validate(nb)

@@ -220,8 +220,15 @@ def test_shown_parameter_count_equals_model_count_params(config):
 def test_lesson_follows_the_gate_and_activations():
     model = _seq(layers.LSTM(H, recurrent_activation="hard_sigmoid", activation="relu"))
     w = WeightExplorer(model, gate="forget")
-    assert "<b>f_t = hard_sigmoid(x_t W_f + h_{t-1} U_f + b_f)" in w.lesson.value
-    assert "h_t = o_t * relu(c_t)" in w.lesson.value
+    # Typeset (issue 14): LaTeX for HTMLMath, in a widget of their own whose text depends
+    # on the layer only (not typeset again on every gate change).
+    assert isinstance(w.equations, ipw.HTMLMath)
+    eqs = w.equations.value
+    assert r"f_t &amp;= \mathrm{hard\_sigmoid}(x_t W_f + h_{t-1} U_f + b_f)" in eqs
+    assert r"h_t &amp;= o_t \odot \mathrm{relu}(c_t)" in eqs
+    w.gate = "i"
+    assert w.equations.value == eqs and "input gate (i)" in w.lesson.value
+    w.gate = "f"
     w.matrix = "b"
     assert "forget-gate bias at 1" in w.lesson.value
     w.layer = w.layer  # no change, no error

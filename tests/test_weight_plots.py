@@ -307,7 +307,9 @@ def test_equations_use_the_layer_activations():
 
 def test_lesson_names_the_gate_time_steps_and_parameter_count(gw):
     text = weights_lesson(gw, gate="f", matrix="b", reported_params=gw.n_params)
-    assert "<b>f_t = sigmoid(x_t W_f + h_{t-1} U_f + b_f)" in text
+    assert (
+        r"\boxed{f_t} &amp;= \sigma(x_t W_f + h_{t-1} U_f + b_f) &amp;&amp; \textbf{forget}" in text
+    )
     assert "time_steps appears in no weight shape" in text
     assert f"4 * (F*H + H*H + H) = 4 * ({F}*{H} + {H}*{H} + {H}) = {gw.n_params}" in text
     assert "count_params" in text and "forget-gate bias at 1" in text

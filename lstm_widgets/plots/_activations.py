@@ -260,7 +260,7 @@ class GateActivationDisplay(ShowsAsPNG):
             ax.plot(t, self.inputs[:, j], lw=1.2, label=str(names[j]))[0] for j in range(F)
         ]
         if F <= 10:
-            ax.legend(loc="upper left", fontsize="x-small", ncols=min(F, 5), frameon=False)
+            ax.legend(loc="upper left", fontsize="small", ncols=min(F, 5), frameon=False)
         ax.set_ylabel("input")
 
     def _draw_heatmaps(self, axes: list[Axes], imshow_kwargs: dict | None) -> None:
@@ -295,7 +295,7 @@ class GateActivationDisplay(ShowsAsPNG):
         rotation = 90 if T > 12 else 0
         self.token_texts_ = [
             ax.text(t, 0.5, label, ha="center", va="center", rotation=rotation,
-                    fontsize="x-small", clip_on=True)
+                    fontsize="small", clip_on=True)
             for t, label in enumerate(self.token_labels)
         ]  # fmt: skip
         ax.set_ylim(0.0, 1.0)

@@ -155,7 +155,7 @@ class MemoryRetentionDisplay(ShowsAsPNG):
         ax.set_ylim(-0.02, 1.05)
         self._max_unit_lines = max_unit_lines
         self._refresh()
-        ax.legend(loc="upper right", fontsize="x-small", frameon=False)
+        ax.legend(loc="upper right", fontsize="small", frameon=False)
         return self
 
     def update(self, result=None, *, ablation=None) -> MemoryRetentionDisplay:

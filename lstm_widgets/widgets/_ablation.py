@@ -27,7 +27,7 @@ from ..core import LRUCache
 from ..plots import AblationDisplay, check_feature_names
 from ._ablation_drawing import AblationDrawing
 from ._base import CheckedInstance, FigureView, Resolved
-from ._common import Choice, ChoiceButtons, StrictIntSlider
+from ._common import Choice, ChoiceButtons, StrictIntSlider, control_bar, fit, labelled
 
 VIEWS = {"bars": "per-step bars", "heatmap": "lag x feature"}
 _BASELINES = ("zeros", "mean", "hold", "permute", "mask")
@@ -136,7 +136,7 @@ class AblationExplorer(AblationDrawing, FigureView):
         self._display_key: tuple | None = None
         self._shown: tuple | None = None  # settings of the result on show
         self._note = ""  # how the result on show came: "cached", or the run's time
-        super().__init__(figsize=(8.0, 4.2), **kwargs)
+        super().__init__(figsize=(8.0, 4.2), max_height=460.0, min_height=330.0, **kwargs)
         self._grid = self.figure.add_gridspec(1, 2, width_ratios=(40, 1))
         self.ax = self.figure.add_subplot(self._grid[0])
         self.cax = self.figure.add_subplot(self._grid[1])
@@ -183,14 +183,16 @@ class AblationExplorer(AblationDrawing, FigureView):
             disabled=not self._outputs,
         )
         self.view_buttons = ChoiceButtons(
-            options=[(label, key) for key, label in VIEWS.items()], description="view"
+            options=[(label, key) for key, label in VIEWS.items()], style={"button_width": "auto"}
         )
         self.max_lag_slider = StrictIntSlider(
             T, min=1, max=T, description="max lag", continuous_update=False
         )
         self.run_button = ipw.Button(description="Run", button_style="primary", icon="play")
         self.progress = ipw.IntProgress(0, min=0, max=1, description="", bar_style="")
-        self.status = ipw.HTML()
+        # Its own line when narrow, never squeezed into a column a word wide.
+        self.status = ipw.HTML(layout=ipw.Layout(flex="1 1 260px", min_width="0"))
+        self.status.add_class("lw-status")
         self.max_lag = T
         # Zeros are padding to a Masking(0.0) model; removing a step as padding does is the
         # first choice there. Token ids have no per-feature cells.
@@ -207,10 +209,16 @@ class AblationExplorer(AblationDrawing, FigureView):
         self.run_button.on_click(lambda _: self.run())
         self.controls = ipw.VBox(
             [
-                ipw.HBox([self.baseline_dropdown, self.metric_dropdown, self.output_dropdown]),
-                ipw.HBox([self.view_buttons, self.max_lag_slider]),
-                ipw.HBox([self.run_button, self.progress, self.status]),
-            ]
+                control_bar(
+                    self.baseline_dropdown,
+                    self.metric_dropdown,
+                    self.output_dropdown,
+                    labelled("view", self.view_buttons),
+                    fit(self.max_lag_slider, "280px"),
+                ),
+                control_bar(fit(self.run_button), fit(self.progress, "160px"), self.status),
+            ],
+            layout=ipw.Layout(width="100%"),
         )
 
     # ---- trait validation ----------------------------------------------------------------

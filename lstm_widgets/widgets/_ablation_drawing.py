@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..analysis import Ablation
 from ..plots import AblationDisplay
+from ._readouts import ablation_readout
 
 
 class AblationDrawing:
@@ -29,6 +30,12 @@ class AblationDrawing:
         self._shown = settings
         self._showing = result
         self.set_trait("result", result)
+
+    def _readout(self, ax, x: float, y: float) -> str | None:
+        """Hover text: the lag (and feature) under the pointer and its score."""
+        if self.display is None or self._shown is None:
+            return None
+        return ablation_readout(self.display, ax, x, y)
 
     def _clear_axes(self, kind: str) -> None:
         """Empty the axes for a new display, taking the old colour bar off its axes.

@@ -21,7 +21,8 @@ from ..analysis import (
 from ..core import GATE_LONG_NAMES, SATURATING, LRUCache, resolve_gate
 from ..plots import GateActivationDisplay, MemoryRetentionDisplay, check_feature_names
 from ._base import FigureView, as_trait_error, check_layer, layer_options
-from ._common import Choice, StrictIntSlider, check_vocabulary
+from ._common import Choice, StrictIntSlider, check_vocabulary, control_bar, fit
+from ._readouts import activation_readout
 
 _CACHE_SAMPLES = 64
 _UNIT_RANGE = {"tanh", "softsign"}  # candidate activations bounded by [-1, 1]
@@ -99,7 +100,7 @@ class GateActivationExplorer(FigureView):
         self._traces: LRUCache[Any] = LRUCache(_CACHE_SAMPLES)
         self._gw: dict[str, Any] = {}
         self._display: GateActivationDisplay | None = None
-        super().__init__(figsize=(7.5, 4.6), **kwargs)
+        super().__init__(figsize=(7.5, 4.6), max_height=620.0, min_height=460.0, **kwargs)
         first = next(iter(self._entries.values()))
         self.layer_dropdown = Choice(options=layer_options(self._entries), description="layer")
         self.gate_dropdown = Choice(options=self._gate_options(first), description="gate")
@@ -112,7 +113,9 @@ class GateActivationExplorer(FigureView):
         self._link("layer", self.layer_dropdown)
         self._link("gate", self.gate_dropdown)
         self._link("sample", self.sample_slider)
-        self.controls = ipw.HBox([self.layer_dropdown, self.gate_dropdown, self.sample_slider])
+        self.controls = control_bar(
+            self.layer_dropdown, self.gate_dropdown, fit(self.sample_slider, "300px")
+        )
         self._attach(self.controls)
         self._start()
 
@@ -250,9 +253,20 @@ class GateActivationExplorer(FigureView):
     def refresh(self) -> None:
         """Re-encode the figure, redrawing only the changing artists when the axes stand still."""
         display = self._display
-        self.image.value = self._renderer.render(
-            display.animated_artists(), display.static_key(), stamps=display.title_stamps()
+        self._show_png(
+            self._renderer.render(
+                display.animated_artists(), display.static_key(), stamps=display.title_stamps()
+            )
         )
+
+    def _readout(self, ax, x: float, y: float) -> str | None:
+        if self._display is None:
+            return None
+        return activation_readout(self._display, self.gate, ax, x, y)
+
+    def _resized(self) -> None:
+        """Lay the panels out for the new size (tick density and panel heights follow it)."""
+        self._rebuild()
 
 
 class MemoryView(FigureView):
@@ -290,7 +304,7 @@ class MemoryView(FigureView):
         )
         self._results: dict[str, MemoryRetention] = {}
         self._display: MemoryRetentionDisplay | None = None
-        super().__init__(figsize=(6.0, 3.6), **kwargs)
+        super().__init__(figsize=(6.0, 3.6), max_height=440.0, **kwargs)
         self.note = ipw.HTML()
         self._attach(self.note)
         lstm = [name for name, e in self._entries.items() if e.kind == "LSTM"]

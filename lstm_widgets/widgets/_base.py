@@ -1,4 +1,4 @@
-"""The one widget lifecycle: a persistent figure rendered as PNG, linked controls, checks.
+"""The one widget lifecycle: a persistent figure shown in a FigureCanvas, linked controls, checks.
 
 Every view widget is built the same way: check the arguments (before any widget exists),
 ``super().__init__`` (the figure and its renderer), build and :meth:`FigureView._link` the
@@ -17,7 +17,8 @@ import ipywidgets as ipw
 import traitlets as tl
 from matplotlib.figure import Figure
 
-from ..plots import new_figure, renderer_for
+from ..plots import CSS_DPI, new_figure, renderer_for
+from ._canvas import FigureCanvas
 from ._common import close_tree
 
 
@@ -93,33 +94,45 @@ class CheckedInstance(tl.Instance):
 
 
 class FigureView(ipw.VBox):
-    """A box holding controls, one persistent matplotlib Figure shown as a PNG, and an error line.
+    """A box holding controls, one persistent matplotlib Figure in a canvas, and an error line.
 
     Subclasses build their controls, link them with :meth:`_link`, call :meth:`_attach`
     once and :meth:`_start` last; :meth:`_redraw` draws, :meth:`refresh` encodes through the
     figure's renderer. The figure is never recreated.
+
+    The figure is shown in a :class:`FigureCanvas` (:attr:`canvas`, also :attr:`image`):
+    when the browser reports the width it is shown at, or a new ``devicePixelRatio``, the
+    figure is resized to that width (at ``100 * ratio`` dpi), :meth:`_resized` adapts the
+    drawing and it is rendered again, so text keeps its size instead of shrinking with a
+    fixed bitmap. ``max_height`` (CSS pixels) caps its height on wide screens, ``min_height``
+    keeps room on narrow ones.
     :meth:`close` closes every widget inside and unlinks the controls, so that nothing
     keeps the view (and its model) alive.
     """
 
     _ready = False  # set by _start(): until then observers leave the figure alone
 
-    def __init__(self, *, figsize: tuple[float, float] = (8.0, 4.5), **kwargs) -> None:
+    def __init__(
+        self,
+        *,
+        figsize: tuple[float, float] = (8.0, 4.5),
+        max_height: float | None = 560.0,
+        min_height: float | None = None,
+        **kwargs,
+    ) -> None:
         self.figure: Figure = new_figure(figsize)
         self._renderer = renderer_for(self.figure)
-        # Natural size, shrinking to fit: a VBox would otherwise stretch (and blur) it.
-        self.image = ipw.Image(
-            format="png",
-            layout=ipw.Layout(
-                max_width="100%", width="auto", height="auto", align_self="flex-start"
-            ),
-        )
+        self.canvas = FigureCanvas(max_height=max_height, min_height=min_height)
+        self.canvas.figure = self.figure  # not in the constructor: that would draw at once
+        self.canvas.on_resize(self._on_canvas_resize)
+        self.canvas.readout_function = self._readout
+        self.image = self.canvas  # the name of the picture before the canvas
         self.error = ipw.HTML(layout=ipw.Layout(display="none"))
         self._links: list = []
         super().__init__(**kwargs)
 
     def _attach(self, *rows: ipw.Widget, below: tuple[ipw.Widget, ...] = ()) -> None:
-        self.children = (*rows, self.image, self.error, *below)
+        self.children = (*rows, self.canvas, self.error, *below)
 
     def _start(self) -> None:
         """Mark the view ready and draw it: the one draw of construction."""
@@ -128,6 +141,30 @@ class FigureView(ipw.VBox):
 
     def _redraw(self) -> None:
         """Draw the current state (subclasses: through :meth:`_safely`)."""
+
+    def _resized(self) -> None:
+        """Adapt the drawing to the figure's new size (it is then rendered again).
+
+        The cached renderings no longer fit and the layout is found afresh; views whose
+        drawing depends on the size in pixels (tick density, block means, fixed Axes)
+        override this.
+        """
+        self._renderer.invalidate(relayout=True)
+
+    def _readout(self, ax, x: float, y: float) -> str | None:
+        """Return the hover text at data point (x, y) of ``ax`` (views with a readout override)."""
+        return None
+
+    def _on_canvas_resize(self, _canvas: FigureCanvas) -> None:
+        """Draw again: the canvas resized the figure for a new width or pixel ratio."""
+        if self._ready:
+            self._safely(self._resized)
+        else:  # drawn by _start(), at the new size
+            self._renderer.invalidate()
+
+    def _show_png(self, png: bytes) -> None:
+        """Show ``png``, rendered from :attr:`figure` at its current dpi."""
+        self.canvas.show_png(png, pixel_ratio=self.figure.dpi / CSS_DPI)
 
     def _link(self, name: str, control: ipw.Widget) -> None:
         """Link trait ``name`` both ways to ``control.value`` (undone by :meth:`close`)."""
@@ -138,11 +175,13 @@ class FigureView(ipw.VBox):
         for link in getattr(self, "_links", ()):  # none if __init__ failed early
             link.unlink()
         self._links = []
+        if hasattr(self, "canvas"):
+            self.canvas.readout_function = None  # it holds this view
         close_tree(self)
         super().close()
 
     def refresh(self) -> None:
-        """Re-encode the figure into :attr:`image`.
+        """Re-encode the figure into :attr:`canvas`.
 
         The constrained layout starts from the grid's positions every time: it counts ticks
         at the axes' current size, so it would otherwise carry the frames before into this
@@ -152,7 +191,7 @@ class FigureView(ipw.VBox):
             spec = ax.get_subplotspec()
             if spec is not None:
                 ax.set_subplotspec(spec)
-        self.image.value = self._renderer.render()
+        self._show_png(self._renderer.render())
 
     def _show_error(self, exc: BaseException | None) -> None:
         if exc is None:
@@ -168,15 +207,20 @@ class FigureView(ipw.VBox):
         )
         self.error.layout.display = ""
 
-    def _safely(self, draw) -> None:
-        """Run ``draw()``, then refresh; show any exception inside the widget."""
+    def _safely(self, draw, *, refresh: bool = True) -> bool:
+        """Run ``draw()``, then refresh (unless ``refresh=False``); show any exception inside.
+
+        Returns whether it went through.
+        """
         try:
             draw()
-            self.refresh()
+            if refresh:
+                self.refresh()
         except Exception as exc:
             self._show_error(exc)
-        else:
-            self._show_error(None)
+            return False
+        self._show_error(None)
+        return True
 
     def save(self, path: str | os.PathLike, **kwargs) -> None:
         """Save the current figure (format from the file suffix: png, svg, pdf).

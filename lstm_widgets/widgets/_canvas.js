@@ -43,6 +43,7 @@ function render({ model, el }) {
       return;
     }
     img.style.width = probe.naturalWidth ? `${probe.naturalWidth / ratio}px` : "";
+    img.dataset.ratio = String(ratio); // device pixels per CSS pixel the PNG was drawn for
     img.src = next;
     if (url) URL.revokeObjectURL(url);
     url = next;

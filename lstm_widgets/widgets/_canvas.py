@@ -66,8 +66,10 @@ class FigureCanvas(anywidget.AnyWidget):
     (200.0, [8.0, 4.0])
     """
 
-    _esm = _HERE / "_canvas.js"
-    _css = _HERE / "_canvas.css"
+    # Text, not paths: anywidget watches a path through a class-level signal whose handler
+    # holds every instance for ever (and with it the figure, the view and the model).
+    _esm = (_HERE / "_canvas.js").read_text(encoding="utf-8")
+    _css = (_HERE / "_canvas.css").read_text(encoding="utf-8")
 
     value = t.Bytes(b"", help="The PNG shown.").tag(sync=True)
     image_ratio = t.Float(
@@ -95,6 +97,18 @@ class FigureCanvas(anywidget.AnyWidget):
     )
     auto_resize = t.Bool(
         True, help="Resize `figure` to display_width x pixel_ratio when either changes."
+    )
+    max_height = t.Float(
+        None,
+        allow_none=True,
+        help="Largest height (CSS px) a resize gives the figure: wide screens get a wider, "
+        "not a taller, picture. None: width x aspect.",
+    )
+    min_height = t.Float(
+        None,
+        allow_none=True,
+        help="Smallest height (CSS px) a resize gives the figure (below max_height): narrow "
+        "outputs get a taller picture, so stacked panels keep room for their ticks.",
     )
 
     def __init__(self, figure: Figure | None = None, **kwargs) -> None:
@@ -134,6 +148,25 @@ class FigureCanvas(anywidget.AnyWidget):
         if aspect is not None and not aspect > 0:
             raise t.TraitError(f"aspect must be a positive height/width ratio, got {aspect!r}.")
         return aspect
+
+    @t.validate("max_height", "min_height")
+    def _valid_max_height(self, proposal) -> float | None:
+        height = proposal["value"]
+        if height is not None and not height > 0:
+            name = proposal["trait"].name
+            raise t.TraitError(f"{name} must be a positive number of CSS px, got {height!r}.")
+        return height
+
+    def css_height(self, display_width: float) -> float:
+        """Return the height (CSS px) the figure gets when shown ``display_width`` px wide."""
+        aspect = self.aspect
+        if aspect is None and self.figure is not None:
+            w_in, h_in = self.figure.get_size_inches()
+            aspect = h_in / w_in
+        height = clamp_width(display_width) * (aspect or 0.5)
+        if self.min_height is not None:
+            height = max(height, self.min_height)
+        return height if self.max_height is None else min(height, self.max_height)
 
     @t.observe("figure")
     def _figure_changed(self, change) -> None:
@@ -178,7 +211,7 @@ class FigureCanvas(anywidget.AnyWidget):
             return
         self._size_done = size
         if self.figure is not None and self.auto_resize:
-            resize_figure(self.figure, *size, aspect=self.aspect)
+            resize_figure(self.figure, *size, height=self.css_height(size[0]))
         if self._resize_callbacks.callbacks:
             self._resize_callbacks(self)
         elif self.figure is not None:

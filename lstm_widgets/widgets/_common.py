@@ -16,7 +16,47 @@ __all__ = [
     "check_feature_names",
     "check_vocabulary",
     "close_tree",
+    "control_bar",
+    "fit",
+    "labelled",
 ]
+
+
+def fit(control: ipw.Widget, width: str = "auto") -> ipw.Widget:
+    """Return ``control`` sized to its content (``width``) and never squeezed by its row.
+
+    A described control (``Dropdown(description=...)``) keeps its label and its input on
+    one line: ``description_width`` becomes ``"initial"`` (the label's own width).
+    """
+    control.layout.width = width
+    control.layout.flex = "0 0 auto"
+    if getattr(control, "description", "") and hasattr(control.style, "description_width"):
+        control.style.description_width = "initial"
+    return control
+
+
+def labelled(label: str, *controls: ipw.Widget) -> ipw.HBox:
+    """Return a group: ``label`` and its controls on one line, moved as one when rows wrap."""
+    text = ipw.Label(label, layout=ipw.Layout(flex="0 0 auto", margin="0 4px 0 2px"))
+    box = ipw.HBox(
+        [text, *(fit(c) for c in controls)],
+        layout=ipw.Layout(flex="0 0 auto", flex_flow="row nowrap", align_items="center"),
+    )
+    box.add_class("lw-group")
+    return box
+
+
+def control_bar(*items: ipw.Widget) -> ipw.HBox:
+    """Return a row of controls and groups that wraps, a whole group at a time, when narrow."""
+    for item in items:
+        if "lw-group" not in item._dom_classes and not item.layout.flex:
+            fit(item)
+    box = ipw.HBox(
+        list(items),
+        layout=ipw.Layout(flex_flow="row wrap", align_items="center", width="100%"),
+    )
+    box.add_class("lw-controls")
+    return box
 
 
 def check_vocabulary(tokens, token_ids: bool) -> list[str] | None:

@@ -94,9 +94,7 @@ class LSTMExplorer(ipw.VBox):
             )
             self.ablation.observe(self._on_ablation, names="result")
             self._observing = True
-            half = ipw.Layout(width="50%")
-            self.ablation.layout, self.memory.layout = half, ipw.Layout(width="50%")
-            pages += [ipw.HBox([self.ablation, self.memory]), self.activations]
+            pages += [_side_by_side(self.ablation, self.memory), self.activations]
             titles += ["Ablation", "Activations"]
             views += [self.memory, self.activations]
         self.tabs = ipw.Tab(children=pages, titles=titles)
@@ -106,6 +104,7 @@ class LSTMExplorer(ipw.VBox):
             self._links.append(ipw.link((self, "layer"), (view, "layer")))
             _hide_own_layer_control(view)
         self.children = (self.layer_dropdown, self.tabs)
+        self.add_class("lw-explorer")
 
     @tl.validate("layer")
     def _valid_layer(self, proposal):
@@ -124,6 +123,21 @@ class LSTMExplorer(ipw.VBox):
             self._observing = False
         close_tree(self)
         super().close()
+
+
+#: Width (CSS px) below which a panel of the Ablation tab does not shrink: narrower outputs
+#: (under about twice this) show the memory panel under the bars instead of beside them.
+PANEL_MIN_WIDTH = 520
+
+
+def _side_by_side(*panels: ipw.Widget) -> ipw.HBox:
+    """Return the panels in a row that stacks them when the output is narrow."""
+    for panel in panels:
+        panel.layout.flex = f"1 1 {PANEL_MIN_WIDTH}px"
+        panel.layout.min_width = "0"
+    box = ipw.HBox(list(panels), layout=ipw.Layout(flex_flow="row wrap", align_items="flex-start"))
+    box.add_class("lw-panels")
+    return box
 
 
 def _hide_own_layer_control(view: ipw.Widget) -> None:

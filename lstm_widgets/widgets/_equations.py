@@ -1,7 +1,8 @@
 """Teaching text for a recurrent layer's weights: gate equations and the parameter count.
 
 Pure strings (plain text and a small HTML fragment); no drawing and no widgets, so scripts,
-docs and the widgets all show the same words.
+docs and the widgets all show the same words. The lesson's equations are LaTeX (through
+``_typeset``), for ``ipywidgets.HTMLMath``.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import html
 
 from ..core import GATE_LONG_NAMES, GATES, MATRIX_WORDS, GateWeights, check_kind
+from ._typeset import equation_block_tex
 
 # How an activation is written in an equation. Keras 2's hard_sigmoid differs from Keras 3's
 # in its slope, not in what it does, so both read "hard_sigmoid".
@@ -202,11 +204,12 @@ def weights_lesson(
     layer_name: str | None = None,
     reported_params: int | None = None,
     bidirectional: bool = False,
+    equations: bool = True,
 ) -> str:
     """Return an HTML fragment that explains one view of a layer's weights.
 
-    Every gate's equation (``gate`` in bold), why no weight has a time axis, the parameter
-    count.
+    Every gate's equation (``gate`` boxed, see :func:`equations_html`), why no weight has a
+    time axis, the parameter count, what the matrix on show means.
 
     Parameters
     ----------
@@ -222,11 +225,14 @@ def weights_lesson(
         The framework's own parameter count (one direction), shown beside the formula.
     bidirectional : bool, default=False
         Whether the layer is one direction of a ``Bidirectional`` wrapper.
+    equations : bool, default=True
+        Begin with :func:`equations_html`; ``False`` leaves it out (a widget showing the
+        equations apart, so that they are not typeset again on every change of view).
 
     Returns
     -------
     str
-        HTML (no scripts, no styles beyond inline ones).
+        HTML (no scripts, no styles beyond inline ones); equations as LaTeX for HTMLMath.
     """
     gw, esc = gate_weights, html.escape
     rows = 2 if gw.b.ndim == 2 else 1
@@ -239,7 +245,6 @@ def weights_lesson(
         f"F = {gw.input_dim} inputs per step"
         + (" (reads the sequence backwards)" if gw.go_backwards else "")
         + ".",
-        *_equation_block(gw, gate),
         "<b>No time axis in the weights.</b> The same "
         + esc(_shapes(gw))
         + " are applied at every one of the T time steps, so time_steps appears in no "
@@ -253,11 +258,33 @@ def weights_lesson(
             f"sets of weights, 2 * {count} = {2 * count} parameters."
         )
     parts.append(_matrix_note(gw, gate, matrix))
+    text = '<div style="font-size:13px;line-height:1.45">' + "<br>".join(parts) + "</div>"
+    if equations:
+        return text + equations_html(gw, gate=gate)
+    return text
+
+
+def equations_html(gate_weights: GateWeights, *, gate: str | None = None) -> str:
+    r"""Return the layer's gate and state equations (LaTeX, aligned) and their legend.
+
+    Parameters
+    ----------
+    gate_weights : GateWeights
+        The layer's weights: kind, activations, bias rows.
+    gate : str, optional
+        A gate key to box; none by default (the text then depends on the layer only).
+
+    Returns
+    -------
+    str
+        HTML with one ``$$\begin{aligned}...$$`` block, for ``ipywidgets.HTMLMath``.
+    """
+    parts = _equation_block(gate_weights, gate)
     return '<div style="font-size:13px;line-height:1.45">' + "<br>".join(parts) + "</div>"
 
 
-def _equation_block(gw: GateWeights, gate: str) -> list[str]:
-    """Return the gate equations (``gate`` bold), state equations and legend, as HTML."""
+def _equation_block(gw: GateWeights, gate: str | None) -> list[str]:
+    """Return the gate equations (``gate`` boxed), state equations and legend, as HTML."""
     esc = html.escape
     eqs = gate_equations(
         gw.kind,
@@ -267,17 +294,21 @@ def _equation_block(gw: GateWeights, gate: str) -> list[str]:
         use_bias=gw.use_bias,
         bias_rows=2 if gw.b.ndim == 2 else 1,
     )
-    lines = []
-    for key, eq in eqs.items():
-        line = esc(f"{eq:<56}  {GATE_LONG_NAMES[gw.kind][key]}")
-        lines.append(f"<b>{line}</b>" if key == gate else line)
-    lines.extend(esc(eq) for eq in state_equations(gw.kind, activation=gw.activation))
-    legend = "x_t: input at step t; h_{t-1}: previous hidden state; * multiplies element-wise."
+    block = equation_block_tex(
+        eqs,
+        state_equations(gw.kind, activation=gw.activation),
+        GATE_LONG_NAMES[gw.kind],
+        highlight=gate,
+    )
+    legend = (
+        "$x_t$: input at step $t$; $h_{t-1}$: previous hidden state; $\\odot$ multiplies "
+        "element-wise."
+    )
     if gw.b.ndim == 2 and gw.use_bias:
-        legend += " b: input bias (row 0 of b); b': recurrent bias (row 1)."
+        legend += " $b$: input bias (row 0 of b); $b'$: recurrent bias (row 1)."
     return [
-        '<pre style="margin:4px 0;font-size:12px;line-height:1.35">' + "\n".join(lines) + "</pre>",
-        f'<span style="color:#555">{esc(legend)}</span>',
+        f'<div class="lw-equations" style="margin:4px 0">{block}</div>',
+        f'<span style="color:#555">{esc(legend, quote=False)}</span>',
     ]
 
 
@@ -319,7 +350,7 @@ def _matrix_note(gw: GateWeights, gate: str, matrix: str) -> str:
     elif matrix == "U":
         text = (
             f"Showing U{sub}, the {MATRIX_WORDS['U']} of {which}: row j is the previous "
-            f"hidden unit h_{{t-1}}[j], column k is hidden unit k; it carries the past into "
+            f"hidden unit $h_{{t-1}}[j]$, column k is hidden unit k; it carries the past into "
             f"{gate_words}."
         )
     else:

@@ -21,8 +21,9 @@ from ..core import (
 )
 from ..plots import WeightHeatmapDisplay, check_feature_names, fixed_weight_axes
 from ._base import FigureView, Resolved, as_trait_error, check_layer, layer_options
-from ._common import Choice, ChoiceButtons, StrictIntSlider
-from ._equations import weights_lesson
+from ._common import Choice, ChoiceButtons, StrictIntSlider, control_bar, labelled
+from ._equations import equations_html, weights_lesson
+from ._readouts import weight_readout
 from ._weight_sources import weight_source
 
 _MATRIX_OPTIONS = [("W  input", "W"), ("U  recurrent", "U"), ("b  bias", "b")]
@@ -101,10 +102,12 @@ class WeightExplorer(FigureView):
     ----------
     figure : matplotlib.figure.Figure
         The one figure of the widget's life (never a pyplot figure).
-    image : ipywidgets.Image
-        The figure as PNG.
-    lesson : ipywidgets.HTML
-        The teaching text for the current view.
+    canvas, image : FigureCanvas
+        The figure as PNG, re-rendered at the width and pixel ratio of the browser.
+    equations : ipywidgets.HTMLMath
+        The layer's gate and state equations, typeset (the same for every gate).
+    lesson : ipywidgets.HTMLMath
+        The teaching text for the current view: time steps, parameters, the matrix.
     layer_dropdown, gate_dropdown : ipywidgets.Dropdown
         Controls linked both ways to :attr:`layer` and :attr:`gate`.
     matrix_buttons, scale_buttons : ipywidgets.ToggleButtons
@@ -117,8 +120,8 @@ class WeightExplorer(FigureView):
         Steps the epoch slider; ``None`` for a model.
     view_buttons : ipywidgets.ToggleButtons or None
         Linked both ways to :attr:`view`; ``None`` for a model.
-    controls : ipywidgets.VBox
-        The controls.
+    controls : ipywidgets.HBox
+        The controls, in labelled groups that wrap as wholes in a narrow output.
     display : WeightHeatmapDisplay
         The heatmap drawn on :attr:`figure`; its artists are updated in place.
     error : ipywidgets.HTML
@@ -217,7 +220,8 @@ class WeightExplorer(FigureView):
         self._start()
 
     def _build_controls(self, start: Any) -> None:
-        self.lesson = ipw.HTML(layout=ipw.Layout(max_width="100%"))
+        self.equations = ipw.HTMLMath(layout=ipw.Layout(max_width="100%"))
+        self.lesson = ipw.HTMLMath(layout=ipw.Layout(max_width="100%"))
         self.layer_dropdown = Choice(
             options=layer_options(self._entries),
             description="layer",
@@ -236,21 +240,20 @@ class WeightExplorer(FigureView):
         self.scale_buttons = ChoiceButtons(
             options=_SCALE_OPTIONS,
             tooltips=_SCALE_TOOLTIPS,
-            description="colour scale",
-            style={"button_width": "auto", "description_width": "initial"},
+            style={"button_width": "auto"},
         )
         self._link("layer", self.layer_dropdown)
         self._link("gate", self.gate_dropdown)
         self._link("matrix", self.matrix_buttons)
         self._link("scale", self.scale_buttons)
-        self.controls = ipw.VBox(
-            [
-                ipw.HBox([self.layer_dropdown, self.gate_dropdown]),
-                ipw.HBox([self.matrix_buttons, self.scale_buttons]),
-                *self._build_epoch_controls(),
-            ]
+        self.controls = control_bar(
+            self.layer_dropdown,
+            self.gate_dropdown,
+            labelled("matrix", self.matrix_buttons),
+            labelled("colour scale", self.scale_buttons),
+            *self._build_epoch_controls(),
         )
-        self._attach(self.controls, below=(self.lesson,))
+        self._attach(self.controls, below=(self.lesson, self.equations))
 
     def _build_epoch_controls(self) -> list[ipw.Widget]:
         """Build the epoch slider, its play button and the view buttons (a history only)."""
@@ -283,8 +286,8 @@ class WeightExplorer(FigureView):
         self._links.append(ipw.link((self.play, "value"), (self.epoch_slider, "value")))
         self._link("view", self.view_buttons)
         return [
-            ipw.HBox([self.play, self.epoch_slider, self.epoch_label]),
-            self.view_buttons,
+            labelled("training", self.play, self.epoch_slider, self.epoch_label),
+            labelled("show", self.view_buttons),
         ]
 
     # -----------------------------------------------------------------------------------------
@@ -367,7 +370,10 @@ class WeightExplorer(FigureView):
     # Drawing
 
     def _redraw(self) -> None:
-        self._safely(self._draw)
+        # The lesson after the picture: the browser typesets it (MathJax), which would hold
+        # back the picture's message queued behind it.
+        if self._safely(self._draw):
+            self._safely(self._write_lesson, refresh=False)
 
     def _draw(self) -> None:
         entry = self._entries[self.layer]
@@ -387,6 +393,12 @@ class WeightExplorer(FigureView):
             since = f"change since epoch {self._source.epochs[0]}"
             self.display.colorbar_.set_label(since if self.view == "change" else "weight")
             self.epoch_label.value = f"epoch {self.epoch}"
+
+    def _write_lesson(self) -> None:
+        entry = self._entries[self.layer]
+        gw = self._weights(entry)
+        # The same text for every gate of a layer: typeset once per layer, not per click.
+        self.equations.value = equations_html(gw)
         self.lesson.value = weights_lesson(
             gw,
             gate=self.gate,
@@ -394,6 +406,7 @@ class WeightExplorer(FigureView):
             layer_name=entry.name,
             reported_params=self._source.reported_params(entry.name),
             bidirectional=entry.name in self._source.bidirectional,
+            equations=False,
         )
 
     def refresh(self) -> None:
@@ -403,4 +416,14 @@ class WeightExplorer(FigureView):
         ``_PNG_CACHE_SIZE`` of them): going back to a gate costs no drawing at all.
         """
         key = (self.layer, self.gate, self.matrix, self.scale, self.epoch, self.view)
-        self.image.value = self._png_cache.get_or_make(key, self.display.render_png)
+        self._show_png(self._png_cache.get_or_make(key, self.display.render_png))
+
+    def _readout(self, ax, x: float, y: float) -> str | None:
+        return weight_readout(self.display, ax, x, y)
+
+    def _resized(self) -> None:
+        """Place the heatmap afresh for the new size: its margins are pixels, not fractions."""
+        self._png_cache.clear()
+        self._ax.remove()
+        self._ax = fixed_weight_axes(self.figure, row_labels=self._feature_names or ())
+        self.display.plot(self._ax)

@@ -457,3 +457,24 @@ def dump_json(path: Path, data: object) -> None:
     """Write ``data`` as indented JSON (test artifacts)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, default=str))
+
+
+def lab_run_in_kernel(page, code: str, *, timeout: float) -> str:
+    """Execute ``code`` in the current notebook's kernel (no output cell); return its stdout."""
+    page.evaluate(
+        """(code) => {
+          window.__lwKernelOut = null;
+          const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+          const future = kernel.requestExecute({code, store_history: false});
+          let text = '';
+          future.onIOPub = (msg) => {
+            if (msg.header.msg_type === 'stream') text += msg.content.text;
+            if (msg.header.msg_type === 'error') text += 'ERROR ' + msg.content.evalue;
+          };
+          future.done.then(() => { window.__lwKernelOut = text; });
+          return true;
+        }""",
+        code,
+    )
+    page.wait_for_function("() => window.__lwKernelOut !== null", timeout=timeout * 1000)
+    return page.evaluate("() => window.__lwKernelOut")

@@ -74,8 +74,8 @@ LAB_CELL_ERRORS_JS = """() => {
 #: Tracebacks Voila shows in the page (it runs with --show_tracebacks=True).
 VOILA_ERRORS_JS = """() => {
   const t = document.body ? document.body.innerText : '';
-  return t.includes('Traceback (most recent call last)') ? [t.slice(t.indexOf('Traceback'), 2000)]
-    : [];
+  const i = t.indexOf('Traceback (most recent call last)');
+  return i >= 0 ? [t.slice(i, i + 2000)] : [];
 }"""
 
 
