@@ -509,7 +509,7 @@ def test_a_model_explorer_has_no_epoch_slider_and_refuses_epochs(stacked):
     assert w.epoch_slider is None and w.play is None and w.view_buttons is None
     shown = [c for box in w.controls.children for c in getattr(box, "children", (box,))]
     assert not any(isinstance(c, (ipw.IntSlider, ipw.Play)) for c in shown)
-    assert len(w.controls.children) == 2
+    assert len(w.controls.children) == 4  # layer, gate, matrix group, colour-scale group
     assert "epoch" not in w.display.title_.get_text()
     with pytest.raises(TraitError, match=r"epoch needs a training history.*WeightHistory"):
         w.epoch = 0
