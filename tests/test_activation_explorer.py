@@ -157,6 +157,24 @@ def test_memory_view_draws_the_layer_and_the_ablation_beside_it(model, X):
     assert mv.note.value == "" and mv.image.layout.display == ""
 
 
+def test_memory_legend_names_the_ablation_only_when_shown_and_the_title_names_the_layer_once(
+    model, X
+):
+    mv = MemoryView(model, X)
+
+    def legend():
+        return [t.get_text() for t in mv._display.ax_.get_legend().get_texts()]
+
+    assert legend() == ["units", "mean over units"]
+    mv.ablation = lw.ablate_timesteps(model, X, progress=False)
+    assert legend() == ["units", "mean over units", "ablation importance (/max)"]
+    mv.ablation = None
+    assert legend() == ["units", "mean over units"]
+    title = mv._display.ax_.get_title(loc="left")
+    assert title.startswith("lstm · cell state kept through the forget gates: ")
+    assert title.count("memory") == 0
+
+
 def test_unit_axis_of_a_small_layer_is_labelled_by_whole_units():
     from lstm_widgets.plots import GateActivationDisplay
 

@@ -147,15 +147,12 @@ class MemoryRetentionDisplay(ShowsAsPNG):
         (self.mean_line_,) = ax.plot([], [], **mean_style)
         self.half_line_ = ax.axvline(np.nan, color="C0", ls=":", lw=1.2)
         ax.axhline(0.5, color="0.3", lw=0.8, ls="--")
-        (self.ablation_line_,) = ax.plot(
-            [], [], color="C3", lw=1.8, marker="o", ms=3, label="ablation importance (/max)"
-        )
+        (self.ablation_line_,) = ax.plot([], [], color="C3", lw=1.8, marker="o", ms=3)
         ax.set_xlabel("lag k (written at step t-k)")
         ax.set_ylabel("share of cell state kept")
         ax.set_ylim(-0.02, 1.05)
         self._max_unit_lines = max_unit_lines
         self._refresh()
-        ax.legend(loc="upper right", fontsize="small", frameon=False)
         return self
 
     def update(self, result=None, *, ablation=None) -> MemoryRetentionDisplay:
@@ -188,11 +185,18 @@ class MemoryRetentionDisplay(ShowsAsPNG):
             self.ablation_line_.set_data(lags, values)
         else:
             self.ablation_line_.set_data([], [])
+        # The legend names the ablation curve only while there is one.
+        self.ablation_line_.set_label(
+            "ablation importance (/max)" if self.ablation is not None else "_no ablation"
+        )
+        self.ax_.legend(loc="upper right", fontsize="small", frameon=False)
         self.ax_.set_xlim(0.5, T + 0.5)
         half = (
             f"half forgotten by lag {self.mean_half_life:.0f}"
             if np.isfinite(self.mean_half_life)
             else f"more than half kept over all {T} lags"
         )
-        where = f"{self.layer}: " if self.layer else ""
-        self.ax_.set_title(f"{where}memory (forget gates): {half}", fontsize="small", loc="left")
+        where = f"{self.layer} · " if self.layer else ""
+        self.ax_.set_title(
+            f"{where}cell state kept through the forget gates: {half}", fontsize="small", loc="left"
+        )
