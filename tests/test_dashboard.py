@@ -93,3 +93,14 @@ def test_a_saved_keras_file_works_everywhere(model, data, tmp_path):
     np.testing.assert_allclose(result.importance, expected.importance, atol=1e-5)
     trace = lw.gate_activations(str(path), X, layer="lstm")
     np.testing.assert_allclose(trace.h, lw.gate_activations(model, X, layer="lstm").h, atol=1e-6)
+
+
+def test_every_tab_words_layers_and_gates_the_same_way(model, data):
+    X, y = data
+    w = lw.LSTMExplorer(model, X, y)
+    gates = [o for o in w.weights.gate_dropdown.options if o[1] != "all"]
+    assert gates == list(w.activations.gate_dropdown.options)
+    assert gates[1] == ("f (forget)", "f")
+    layers = list(w.weights.layer_dropdown.options)
+    assert layers == list(w.activations.layer_dropdown.options)
+    assert all(label.endswith(" units)") for label, _ in layers)

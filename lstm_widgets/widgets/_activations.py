@@ -20,7 +20,7 @@ from ..analysis import (
 )
 from ..core import GATE_LONG_NAMES, SATURATING, LRUCache, resolve_gate
 from ..plots import GateActivationDisplay, MemoryRetentionDisplay, check_feature_names
-from ._base import FigureView, as_trait_error, check_layer, layer_options
+from ._base import FigureView, as_trait_error, check_layer, gate_options, layer_options
 from ._common import Choice, StrictIntSlider, check_vocabulary, control_bar, fit
 from ._readouts import activation_readout
 
@@ -157,7 +157,7 @@ class GateActivationExplorer(FigureView):
     # ---- computation (cached) ------------------------------------------------------------
     @staticmethod
     def _gate_options(entry) -> list[tuple[str, str]]:
-        return [(f"{k} ({GATE_LONG_NAMES[entry.kind][k]})", k) for k in entry.gates]
+        return gate_options(entry.kind)
 
     def layer_inputs(self, layer: str) -> np.ndarray:
         """Return what ``layer`` reads for every sample of X, (N, T, input_dim), cached."""

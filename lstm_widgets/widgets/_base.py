@@ -17,6 +17,7 @@ import ipywidgets as ipw
 import traitlets as tl
 from matplotlib.figure import Figure
 
+from ..core import GATE_LONG_NAMES, GATES
 from ..plots import CSS_DPI, new_figure, renderer_for
 from ._canvas import FigureCanvas
 from ._common import close_tree
@@ -25,6 +26,14 @@ from ._common import close_tree
 def layer_options(entries: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Dropdown options for recurrent layers: ``("name (KIND, N units)", name)``."""
     return [(f"{name} ({e.kind}, {e.units} units)", name) for name, e in entries.items()]
+
+
+def gate_options(kind: str) -> list[tuple[str, str]]:
+    """Dropdown options for a layer kind's gates: ``("f (forget)", "f")``, in packing order.
+
+    The one wording of a gate in every widget, as in the plots' titles ("gate f (forget, ...)").
+    """
+    return [(f"{key} ({GATE_LONG_NAMES[kind][key]})", key) for key in GATES[kind]]
 
 
 def check_layer(

@@ -13,7 +13,7 @@ from typing import Any
 import ipywidgets as ipw
 from traitlets import Bool, Int, TraitError, Unicode, observe, validate
 
-from ..core import GATE_LONG_NAMES, GATES, GateWeights, LRUCache
+from ..core import GATES, GateWeights, LRUCache
 from ..plots import (
     GateHistoryDisplay,
     LagHistoryDisplay,
@@ -21,7 +21,7 @@ from ..plots import (
     record_label,
     record_positions,
 )
-from ._base import FigureView
+from ._base import FigureView, gate_options
 from ._common import Choice, ChoiceButtons, StrictIntSlider
 
 _STATS = (("mean", "mean"), ("std", "std"), ("norm", "norm"))
@@ -322,5 +322,4 @@ class TrainingHistoryExplorer(FigureView):
 
     def _gate_options(self) -> list[tuple[str, str]]:
         kind = self._history.layer_info(self.layer or None)["kind"]
-        names = GATE_LONG_NAMES[kind]
-        return [(f"{k} ({names[k]})", k) for k in GATES[kind]] + [("all", "all")]
+        return [*gate_options(kind), ("all gates", "all")]

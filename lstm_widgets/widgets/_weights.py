@@ -10,8 +10,6 @@ from traitlets import Any as TraitAny
 from traitlets import Unicode, observe, validate
 
 from ..core import (
-    GATE_LONG_NAMES,
-    GATES,
     MATRIX_WORDS,
     SCALE_WORDS,
     LRUCache,
@@ -20,7 +18,7 @@ from ..core import (
     resolve_scale,
 )
 from ..plots import WeightHeatmapDisplay, check_feature_names, fixed_weight_axes
-from ._base import FigureView, Resolved, as_trait_error, check_layer, layer_options
+from ._base import FigureView, Resolved, as_trait_error, check_layer, gate_options, layer_options
 from ._common import Choice, ChoiceButtons, StrictIntSlider, control_bar, labelled
 from ._equations import equations_html, weights_lesson
 from ._readouts import weight_readout
@@ -315,10 +313,7 @@ class WeightExplorer(FigureView):
 
     @staticmethod
     def _gate_options(entry: Any) -> list[tuple[str, str]]:
-        long = GATE_LONG_NAMES[entry.kind]
-        return [("all gates (packed)", "all")] + [
-            (f"{key}: {long[key]}", key) for key in GATES[entry.kind]
-        ]
+        return [("all gates (packed)", "all"), *gate_options(entry.kind)]
 
     # -----------------------------------------------------------------------------------------
     # Traits
