@@ -9,10 +9,16 @@ import numpy as np
 import pytest
 
 from lstm_widgets import GateWeights
-from lstm_widgets.plots import AblationDisplay, GateActivationDisplay, WeightHeatmapDisplay
+from lstm_widgets.plots import (
+    AblationDisplay,
+    GateActivationDisplay,
+    MemoryRetentionDisplay,
+    WeightHeatmapDisplay,
+)
 from lstm_widgets.widgets._readouts import (
     ablation_readout,
     activation_readout,
+    memory_readout,
     weight_readout,
 )
 
@@ -139,3 +145,23 @@ def test_activation_readout_shows_the_token_of_the_step():
     ).plot()
     assert activation_readout(d, "i", d.axes_[0], 1.0, 0.5) == "t=1: token 'cat'"
     assert activation_readout(d, "i", d.axes_[0], 0.0, 0.5) == "t=0: padding"
+
+
+def test_memory_readout_names_the_lag_the_share_kept_and_the_ablation_there():
+    T = 4
+    retention = np.array([[1.0, 1.0], [0.5, 0.7], [0.25, 0.45], [0.1, 0.3]])
+    mean = retention.mean(axis=1)
+
+    class Ablation:  # importance by input position t: lag = T - t
+        importance = np.array([0.0, 1.0, 4.0, 2.0])
+        lags = T - np.arange(T)
+
+    d = MemoryRetentionDisplay(retention, mean, np.arange(1, T + 1), 2.0, layer="lstm").plot()
+    assert memory_readout(d, d.ax_, 2.2, 0.5) == (
+        "lag 2: 60% of the cell state kept (mean over units)"
+    )
+    assert memory_readout(d, d.ax_, 9.0, 0.5) is None and memory_readout(d, None, 2, 0) is None
+    d.update(ablation=Ablation())
+    # Lag 2 is position t=2 (importance 4, the largest); lag 3 is t=1 (importance 1).
+    assert memory_readout(d, d.ax_, 2.0, 0.0).endswith("; ablation +1.00 of its largest")
+    assert memory_readout(d, d.ax_, 3.0, 0.0).endswith("; ablation +0.25 of its largest")

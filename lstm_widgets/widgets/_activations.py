@@ -22,7 +22,7 @@ from ..core import GATE_LONG_NAMES, SATURATING, LRUCache, resolve_gate
 from ..plots import GateActivationDisplay, MemoryRetentionDisplay, check_feature_names
 from ._base import FigureView, as_trait_error, check_layer, gate_options, layer_options
 from ._common import Choice, StrictIntSlider, check_vocabulary, control_bar, fit
-from ._readouts import activation_readout
+from ._readouts import activation_readout, memory_readout
 
 _CACHE_SAMPLES = 64
 _UNIT_RANGE = {"tanh", "softsign"}  # candidate activations bounded by [-1, 1]
@@ -344,6 +344,11 @@ class MemoryView(FigureView):
 
     def _redraw(self) -> None:
         self._safely(self._draw)
+
+    def _readout(self, ax, x: float, y: float) -> str | None:
+        if self._display is None:
+            return None
+        return memory_readout(self._display, ax, x, y)
 
     def _draw(self) -> None:
         entry = self._entries[self.layer]

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ablation_readout", "activation_readout", "weight_readout"]
+__all__ = ["ablation_readout", "activation_readout", "memory_readout", "weight_readout"]
 
 
 def _index(value: float, size: int) -> int | None:
@@ -119,6 +119,30 @@ def ablation_readout(display: Any, ax: Any, x: float, y: float) -> str | None:
     if not np.isfinite(value):
         return f"{where}: not computed"
     return f"{where}: {value:+.3g} {metric_unit(display.metric)}"
+
+
+def memory_readout(display: Any, ax: Any, x: float, y: float) -> str | None:
+    """Name the lag under (x, y) of a :class:`~lstm_widgets.MemoryRetentionDisplay`.
+
+    Returns
+    -------
+    str or None
+        ``"lag 3: 27% of the cell state kept (mean over units)"``, and the ablation's
+        share of its largest importance at that lag when one is drawn; ``None`` off the plot.
+    """
+    if ax is not getattr(display, "ax_", None):
+        return None
+    lags = np.asarray(display.lags)
+    k = _index(x - float(lags[0]), len(lags))  # one point per lag, lags 1..T
+    if k is None:
+        return None
+    text = f"lag {int(lags[k])}: {display.mean[k]:.0%} of the cell state kept (mean over units)"
+    line = display.ablation_line_
+    xs, ys = np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
+    at = np.flatnonzero(xs == lags[k])
+    if at.size and np.isfinite(ys[at[0]]):
+        text += f"; ablation {ys[at[0]]:+.2f} of its largest"
+    return text
 
 
 def activation_readout(display: Any, gate: str, ax: Any, x: float, y: float) -> str | None:
