@@ -5,7 +5,7 @@ It implements :class:`lstm_widgets.adapters.Adapter` for every ``nn.LSTM``, ``nn
 the canonical (Keras) layout (``_weights``), and builds the callables that the analysis layer
 runs: a batched predict (``_run``), the input feeding a given layer (``_layer_inputs``), and a
 step-by-step ("causal") view of a common recurrent-then-head pattern (``_stepwise``, built in
-``_stepper`` on a proof from ``_proof``, a :class:`lstm_widgets.adapters.Stepper`). Each
+``_stepper_build`` on a proof from ``_proof``, a :class:`lstm_widgets.adapters.Stepper`). Each
 function has the same meaning as its namesake in :mod:`lstm_widgets.adapters.keras`. Torch is
 imported only when a module is passed in.
 """

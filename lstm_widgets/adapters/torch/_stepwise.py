@@ -1,7 +1,7 @@
 """What ablation's step-by-step path needs from the PyTorch adapter: a stepper, its costs.
 
-The stepper itself (:class:`~lstm_widgets.adapters.torch._stepper.TorchStepper`) is built in
-``_stepper`` and runs its tiles through ``_tiles``.
+The stepper itself (:class:`~lstm_widgets.adapters.torch._stepper.TorchStepper`) is defined in
+``_stepper``, built and checked in ``_stepper_build`` and runs its tiles through ``_tiles``.
 """
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from ._common import _param_dtype_device, _torch
-from ._stepper import CALL_VALUES, MERGE_ROWS, TorchStepper, stepper_and_reason
+from ._stepper import CALL_VALUES, MERGE_ROWS, TorchStepper
+from ._stepper_build import stepper_and_reason
 from ._tiles import POOL_MACS
 
 
