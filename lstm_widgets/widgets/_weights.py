@@ -1,11 +1,14 @@
-"""WeightExplorer: the interactive heatmap of a recurrent layer's W, U and b, per gate."""
+"""WeightExplorer: the interactive heatmap of a recurrent layer's W, U and b, per gate.
+
+Its controls (layer, gate, matrix, scale; for a history the epoch slider, play button and
+view buttons) are built in :mod:`._weight_controls`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-import ipywidgets as ipw
 from traitlets import Any as TraitAny
 from traitlets import Unicode, observe, validate
 
@@ -18,30 +21,13 @@ from ..core import (
     resolve_scale,
 )
 from ..plots import WeightHeatmapDisplay, check_feature_names, fixed_weight_axes
-from ._base import FigureView, Resolved, as_trait_error, check_layer, gate_options, layer_options
-from ._common import Choice, ChoiceButtons, StrictIntSlider, control_bar, labelled
+from ._base import FigureView, Resolved, as_trait_error, check_layer
 from ._equations import equations_html, weights_lesson
 from ._readouts import weight_readout
-from ._weight_sources import weight_source
+from ._weight_controls import WeightControls
+from ._weight_sources import _VIEWS, weight_source
 
-_MATRIX_OPTIONS = [("W  input", "W"), ("U  recurrent", "U"), ("b  bias", "b")]
-_MATRIX_TOOLTIPS = [
-    "W: input kernel, input_dim x units per gate",
-    "U: recurrent kernel, units x units per gate",
-    "b: bias, units per gate",
-]
 _PNG_CACHE_SIZE = 48  # about 100 KB each
-_SCALE_OPTIONS = [("per view", "view"), ("shared by gates", "shared")]
-_SCALE_TOOLTIPS = [
-    "Colour limits fit the matrix on show",
-    "One colour scale for all gates of the layer, so gates can be compared",
-]
-_VIEWS = ("weights", "change")
-_VIEW_OPTIONS = [("weights", "weights"), ("change since epoch 0", "change")]
-_VIEW_TOOLTIPS = [
-    "The weights recorded at the epoch on show",
-    "The weights at the epoch on show minus those before training",
-]
 
 
 class _Checked(TraitAny):
@@ -54,7 +40,7 @@ class _Checked(TraitAny):
     allow_none = False
 
 
-class WeightExplorer(FigureView):
+class WeightExplorer(WeightControls, FigureView):
     """Explore a recurrent layer's gate weights: a heatmap of W, U or b per gate.
 
     Pick a layer, a gate (or ``"all"`` for the packed matrix), a matrix and a colour scale
@@ -217,77 +203,6 @@ class WeightExplorer(FigureView):
         self.display = WeightHeatmapDisplay(self._weights(start), layer_name=start.name)
         self._start()
 
-    def _build_controls(self, start: Any) -> None:
-        self.equations = ipw.HTMLMath(layout=ipw.Layout(max_width="100%"))
-        self.lesson = ipw.HTMLMath(layout=ipw.Layout(max_width="100%"))
-        self.layer_dropdown = Choice(
-            options=layer_options(self._entries),
-            description="layer",
-            style={"description_width": "initial"},
-        )
-        self.gate_dropdown = Choice(
-            options=self._gate_options(start),
-            description="gate",
-            style={"description_width": "initial"},
-        )
-        self.matrix_buttons = ChoiceButtons(
-            options=_MATRIX_OPTIONS,
-            tooltips=_MATRIX_TOOLTIPS,
-            style={"button_width": "auto"},
-        )
-        self.scale_buttons = ChoiceButtons(
-            options=_SCALE_OPTIONS,
-            tooltips=_SCALE_TOOLTIPS,
-            style={"button_width": "auto"},
-        )
-        self._link("layer", self.layer_dropdown)
-        self._link("gate", self.gate_dropdown)
-        self._link("matrix", self.matrix_buttons)
-        self._link("scale", self.scale_buttons)
-        self.controls = control_bar(
-            self.layer_dropdown,
-            self.gate_dropdown,
-            labelled("matrix", self.matrix_buttons),
-            labelled("colour scale", self.scale_buttons),
-            *self._build_epoch_controls(),
-        )
-        self._attach(self.controls, below=(self.lesson, self.equations))
-
-    def _build_epoch_controls(self) -> list[ipw.Widget]:
-        """Build the epoch slider, its play button and the view buttons (a history only)."""
-        epochs = self._source.epochs
-        if not epochs:  # a model: no epochs to step through
-            return []
-        last = len(epochs) - 1
-        self.epoch_slider = StrictIntSlider(
-            value=epochs.index(self.epoch),
-            min=0,
-            max=last,
-            description="epoch",
-            readout=False,
-            continuous_update=True,
-        )
-        self.play = ipw.Play(value=self.epoch_slider.value, min=0, max=last, interval=400)
-        self.epoch_label = ipw.Label(f"epoch {self.epoch}")
-        self.view_buttons = ChoiceButtons(
-            options=_VIEW_OPTIONS, tooltips=_VIEW_TOOLTIPS, style={"button_width": "auto"}
-        )
-        # The slider steps through the recorded epochs by position: equal to the epoch
-        # when every epoch from 0 is recorded, and never landing between two records.
-        self._links.append(
-            ipw.link(
-                (self, "epoch"),
-                (self.epoch_slider, "value"),
-                transform=(epochs.index, epochs.__getitem__),
-            )
-        )
-        self._links.append(ipw.link((self.play, "value"), (self.epoch_slider, "value")))
-        self._link("view", self.view_buttons)
-        return [
-            labelled("training", self.play, self.epoch_slider, self.epoch_label),
-            labelled("show", self.view_buttons),
-        ]
-
     # -----------------------------------------------------------------------------------------
     # Lookups (no numerics: the adapters read, the plots draw)
 
@@ -310,10 +225,6 @@ class WeightExplorer(FigureView):
             first = self._source.epochs[0]
             return f"{entry.name} \u00b7 change since epoch {first}, at epoch {self.epoch}"
         return f"{entry.name} \u00b7 epoch {self.epoch}"
-
-    @staticmethod
-    def _gate_options(entry: Any) -> list[tuple[str, str]]:
-        return [("all gates (packed)", "all"), *gate_options(entry.kind)]
 
     # -----------------------------------------------------------------------------------------
     # Traits
