@@ -1,4 +1,8 @@
-"""AblationExplorer: which past steps the forecast takes from, with a Run button."""
+"""AblationExplorer: which past steps the forecast takes from, with a Run button.
+
+Its controls are built in :mod:`._ablation_controls`, its drawing is in
+:mod:`._ablation_drawing`; the settings, the cache and the run are here.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,12 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-import ipywidgets as ipw
 import numpy as np
 import traitlets as tl
 
 from ..adapters import as_model
 from ..analysis import (
     LOSSES,
-    METRIC_LABELS,
     Ablation,
     ablate_timesteps,
     baseline_names,
@@ -25,18 +27,17 @@ from ..analysis import (
 )
 from ..core import LRUCache
 from ..plots import AblationDisplay, check_feature_names
+from ._ablation_controls import VIEWS, AblationControls
 from ._ablation_drawing import AblationDrawing
 from ._base import CheckedInstance, FigureView, Resolved
-from ._common import Choice, ChoiceButtons, StrictIntSlider, control_bar, fit, labelled
 
-VIEWS = {"bars": "per-step bars", "heatmap": "lag x feature"}
 _BASELINES = ("zeros", "mean", "hold", "permute", "mask")
 _METRICS = ("change", *sorted(LOSSES))
 _SETTINGS = ("baseline", "metric", "output", "view", "max_lag")
 _CACHE_RESULTS = 64  # results kept per widget (the most recently shown)
 
 
-class AblationExplorer(AblationDrawing, FigureView):
+class AblationExplorer(AblationControls, AblationDrawing, FigureView):
     """Time-step ablation of a model on data: settings as traits, a Run button, one figure.
 
     Changing a setting shows its cached result at once; settings not computed yet wait
@@ -170,56 +171,6 @@ class AblationExplorer(AblationDrawing, FigureView):
             tokens, masked = input_kind(self._model, self._X)
         self._baselines = baseline_names(tokens, masked)
         return tokens, masked
-
-    def _build_controls(self, T: int, tokens: bool, masked: bool) -> None:
-        metrics = ["change"] + (sorted(LOSSES) if self._y is not None else [])
-        self.baseline_dropdown = Choice(options=self._baselines, description="baseline")
-        self.metric_dropdown = Choice(
-            options=[(_metric_label(m), m) for m in metrics], description="metric"
-        )
-        self.output_dropdown = Choice(
-            options=[("all outputs", "all")] + [(n, n) for n in self._outputs],
-            description="output",
-            disabled=not self._outputs,
-        )
-        self.view_buttons = ChoiceButtons(
-            options=[(label, key) for key, label in VIEWS.items()], style={"button_width": "auto"}
-        )
-        self.max_lag_slider = StrictIntSlider(
-            T, min=1, max=T, description="max lag", continuous_update=False
-        )
-        self.run_button = ipw.Button(description="Run", button_style="primary", icon="play")
-        self.progress = ipw.IntProgress(0, min=0, max=1, description="", bar_style="")
-        # Its own line when narrow, never squeezed into a column a word wide.
-        self.status = ipw.HTML(layout=ipw.Layout(flex="1 1 260px", min_width="0"))
-        self.status.add_class("lw-status")
-        self.max_lag = T
-        # Zeros are padding to a Masking(0.0) model; removing a step as padding does is the
-        # first choice there. Token ids have no per-feature cells.
-        self.baseline = "mask" if masked else "zeros"
-        self.view_buttons.disabled = tokens
-        for name, control in (
-            ("baseline", self.baseline_dropdown),
-            ("metric", self.metric_dropdown),
-            ("output", self.output_dropdown),
-            ("view", self.view_buttons),
-            ("max_lag", self.max_lag_slider),
-        ):
-            self._link(name, control)
-        self.run_button.on_click(lambda _: self.run())
-        self.controls = ipw.VBox(
-            [
-                control_bar(
-                    self.baseline_dropdown,
-                    self.metric_dropdown,
-                    self.output_dropdown,
-                    labelled("view", self.view_buttons),
-                    fit(self.max_lag_slider, "280px"),
-                ),
-                control_bar(fit(self.run_button), fit(self.progress, "160px"), self.status),
-            ],
-            layout=ipw.Layout(width="100%"),
-        )
 
     # ---- trait validation ----------------------------------------------------------------
     def _baseline_choice(self, value):
@@ -394,8 +345,3 @@ class AblationExplorer(AblationDrawing, FigureView):
         if self.feature_names is not None and size == len(self.feature_names):
             return list(self.feature_names)
         return [f"output {k}" for k in range(size)]
-
-
-def _metric_label(metric: str) -> str:
-    """Return the dropdown label of a metric: what its score measures."""
-    return METRIC_LABELS[None if metric == "change" else metric]
