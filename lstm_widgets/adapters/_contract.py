@@ -157,3 +157,13 @@ class Adapter(Protocol):
     def causal_stepper(self, model: Any) -> Stepper | None:
         """Return the stepper of :meth:`stepper_and_reason`, or ``None``."""
         ...
+
+
+ADAPTER_MEMBERS: tuple[str, ...] = tuple(
+    sorted(
+        name
+        for name, value in vars(Adapter).items()
+        if callable(value) and not name.startswith("_")
+    )
+)
+"""The names every adapter package exports: the :class:`Adapter` Protocol's members."""

@@ -8,6 +8,9 @@ step-by-step ("causal") view of simple recurrent stacks (``_stepper``, a
 :class:`lstm_widgets.adapters.Stepper`). Keras is imported only when a model is passed in.
 """
 
+# ruff: noqa: F401  (re-exports: __all__ is built from ADAPTER_MEMBERS, which ruff cannot read)
+
+from .._contract import ADAPTER_MEMBERS
 from ._common import owns
 from ._discover import find_recurrent_layers, non_causal_layers, stateful_layers
 from ._layer_inputs import layer_input_fn
@@ -24,26 +27,5 @@ from ._run import (
 from ._stepper import KerasStepper, causal_stepper, stepper_and_reason
 from ._weights import count_params, read_gate_weights
 
-__all__ = [
-    "KerasStepper",
-    "causal_stepper",
-    "count_params",
-    "feeding_inputs",
-    "find_recurrent_layers",
-    "input_shape",
-    "input_specs",
-    "layer_input_fn",
-    "layer_mask_fn",
-    "mask_value",
-    "non_causal_layers",
-    "owns",
-    "path_costs",
-    "predict_fn",
-    "read_gate_weights",
-    "restore_states",
-    "snapshot_states",
-    "stateful_layers",
-    "stepper_and_reason",
-    "token_length",
-    "token_vocabulary",
-]
+# The Adapter members come from the contract's one list; the stepper class is this package's own.
+__all__ = sorted(["KerasStepper", *ADAPTER_MEMBERS])

@@ -10,6 +10,9 @@ function has the same meaning as its namesake in :mod:`lstm_widgets.adapters.ker
 imported only when a module is passed in.
 """
 
+# ruff: noqa: F401  (re-exports: __all__ is built from ADAPTER_MEMBERS, which ruff cannot read)
+
+from .._contract import ADAPTER_MEMBERS
 from ._common import THREAD_MACS, owns, scoped_threads, step_macs
 from ._discover import find_recurrent_layers, non_causal_layers
 from ._layer_inputs import layer_input_fn
@@ -30,29 +33,5 @@ from ._stepper import TorchStepper
 from ._stepwise import causal_stepper, path_costs, stepper_and_reason
 from ._weights import count_params, read_gate_weights
 
-__all__ = [
-    "THREAD_MACS",
-    "TorchStepper",
-    "causal_stepper",
-    "count_params",
-    "feeding_inputs",
-    "find_recurrent_layers",
-    "input_shape",
-    "input_specs",
-    "layer_input_fn",
-    "layer_mask_fn",
-    "mask_value",
-    "non_causal_layers",
-    "owns",
-    "path_costs",
-    "predict_fn",
-    "read_gate_weights",
-    "restore_states",
-    "scoped_threads",
-    "snapshot_states",
-    "stateful_layers",
-    "step_macs",
-    "stepper_and_reason",
-    "token_length",
-    "token_vocabulary",
-]
+# The Adapter members come from the contract's one list; the rest is this package's own.
+__all__ = sorted(["THREAD_MACS", "TorchStepper", "scoped_threads", "step_macs", *ADAPTER_MEMBERS])
