@@ -9,18 +9,17 @@ import ipywidgets as ipw
 import numpy as np
 import traitlets as tl
 
-from ..adapters import adapter_for, as_model, recurrent_layers
+from ..adapters import adapter_for
 from ..analysis import (
     MemoryRetention,
     cell_state_limit,
-    copied_source,
     layer_inputs_and_mask,
     memory_retention,
     sample_trace,
 )
 from ..core import GATE_LONG_NAMES, SATURATING, LRUCache, resolve_gate
 from ..plots import GateActivationDisplay, MemoryRetentionDisplay, check_feature_names
-from ._base import FigureView, as_trait_error, check_layer, gate_options, layer_options
+from ._base import ModelView, as_trait_error, gate_options, layer_options
 from ._common import Choice, StrictIntSlider, check_vocabulary, control_bar, fit
 from ._readouts import activation_readout, memory_readout
 
@@ -34,7 +33,7 @@ def _activation_of(gw, gate: str) -> str:
     return gw.activation if gate == _CANDIDATE[gw.kind] else gw.recurrent_activation
 
 
-class GateActivationExplorer(FigureView):
+class GateActivationExplorer(ModelView):
     """Inputs of one sample above a units x time heatmap of a gate, for any recurrent layer.
 
     Parameters
@@ -82,12 +81,8 @@ class GateActivationExplorer(FigureView):
         max_samples: int | None = None,
         **kwargs,
     ) -> None:
-        self._model = as_model(model)
-        self._entries = {e.name: e for e in recurrent_layers(self._model)}
-        self._forward = forward
-        # Our own copy: the caller may keep editing theirs.
-        self._source = copied_source(
-            self._model, X, sequence_input=sequence_input, forward=forward, max_samples=max_samples
+        self._read_model(
+            model, X, sequence_input=sequence_input, forward=forward, max_samples=max_samples
         )
         self._token_ids = self._source.tokens
         seq = self._source.seq
@@ -120,10 +115,6 @@ class GateActivationExplorer(FigureView):
         self._start()
 
     # ---- trait validation ----------------------------------------------------------------
-    @tl.validate("layer")
-    def _valid_layer(self, proposal):
-        return check_layer(self._entries, proposal.value)
-
     @tl.validate("gate")
     def _valid_gate(self, proposal):
         entry = self._entries.get(self.layer) or next(iter(self._entries.values()))
@@ -269,7 +260,7 @@ class GateActivationExplorer(FigureView):
         self._rebuild()
 
 
-class MemoryView(FigureView):
+class MemoryView(ModelView):
     """How long an LSTM layer keeps what it writes, beside the ablation curve when given.
 
     Parameters
@@ -296,11 +287,8 @@ class MemoryView(FigureView):
         forward: Any = None,
         **kwargs,
     ) -> None:
-        self._model = as_model(model)
-        self._entries = {e.name: e for e in recurrent_layers(self._model)}
-        self._forward = forward
-        self._source = copied_source(
-            self._model, X, sequence_input=sequence_input, forward=forward, max_samples=max_samples
+        self._read_model(
+            model, X, sequence_input=sequence_input, forward=forward, max_samples=max_samples
         )
         self._results: dict[str, MemoryRetention] = {}
         self._display: MemoryRetentionDisplay | None = None
@@ -310,10 +298,6 @@ class MemoryView(FigureView):
         lstm = [name for name, e in self._entries.items() if e.kind == "LSTM"]
         self.layer = lstm[0] if lstm else next(iter(self._entries))
         self._start()
-
-    @tl.validate("layer")
-    def _valid_layer(self, proposal):
-        return check_layer(self._entries, proposal.value)
 
     @tl.validate("ablation")
     def _valid_ablation(self, proposal):

@@ -17,6 +17,8 @@ import ipywidgets as ipw
 import traitlets as tl
 from matplotlib.figure import Figure
 
+from ..adapters import as_model, recurrent_layers
+from ..analysis import copied_source
 from ..core import GATE_LONG_NAMES, GATES
 from ..plots import CSS_DPI, new_figure, renderer_for
 from ._canvas import FigureCanvas
@@ -242,3 +244,33 @@ class FigureView(ipw.VBox):
             Passed to ``Figure.savefig`` (``dpi``, ``bbox_inches``, ...).
         """
         self.figure.savefig(os.fspath(path), **kwargs)
+
+
+class ModelView(FigureView):
+    """A :class:`FigureView` over one model's recurrent layers; its ``layer`` names one of them.
+
+    Subclasses declare the ``layer`` trait (with their own help) and call
+    :meth:`_read_model` first in ``__init__``.
+    """
+
+    def _read_model(
+        self,
+        model: Any,
+        X: Any,
+        *,
+        sequence_input: int | str | None,
+        forward: Any,
+        max_samples: int | None,
+    ) -> None:
+        """Keep the model, its recurrent layers by name, ``forward`` and our own copy of ``X``."""
+        self._model = as_model(model)
+        self._entries = {e.name: e for e in recurrent_layers(self._model)}
+        self._forward = forward
+        # Our own copy: the caller may keep editing theirs.
+        self._source = copied_source(
+            self._model, X, sequence_input=sequence_input, forward=forward, max_samples=max_samples
+        )
+
+    @tl.validate("layer")
+    def _valid_layer(self, proposal):
+        return check_layer(self._entries, proposal.value)
