@@ -17,17 +17,8 @@ import traitlets as t
 from ipywidgets import CallbackDispatcher
 from matplotlib.figure import Figure
 
-from ..plots import (
-    CSS_DPI,
-    MAX_RATIO,
-    MIN_RATIO,
-    axes_at,
-    clamp_ratio,
-    clamp_width,
-    figure_point,
-    render_png,
-    resize_figure,
-)
+from .. import plots
+from ..plots import resize_figure
 
 _HERE = pathlib.Path(__file__).parent
 
@@ -129,7 +120,7 @@ class FigureCanvas(anywidget.AnyWidget):
         width = proposal["value"]
         if width <= 0:  # a hidden tab measures 0: keep the size we have
             return self._width
-        self._width = clamp_width(width)
+        self._width = plots.clamp_width(width)
         return self._width
 
     @t.validate("pixel_ratio")
@@ -137,10 +128,10 @@ class FigureCanvas(anywidget.AnyWidget):
         ratio = proposal["value"]
         if not ratio > 0:
             raise t.TraitError(
-                f"pixel_ratio must be a positive devicePixelRatio ({MIN_RATIO}..{MAX_RATIO} "
-                f"are honoured), got {ratio!r}."
+                "pixel_ratio must be a positive devicePixelRatio "
+                f"({plots.MIN_RATIO}..{plots.MAX_RATIO} are honoured), got {ratio!r}."
             )
-        return clamp_ratio(ratio)
+        return plots.clamp_ratio(ratio)
 
     @t.validate("aspect")
     def _valid_aspect(self, proposal) -> float | None:
@@ -163,7 +154,7 @@ class FigureCanvas(anywidget.AnyWidget):
         if aspect is None and self.figure is not None:
             w_in, h_in = self.figure.get_size_inches()
             aspect = h_in / w_in
-        height = clamp_width(display_width) * (aspect or 0.5)
+        height = plots.clamp_width(display_width) * (aspect or 0.5)
         if self.min_height is not None:
             height = max(height, self.min_height)
         return height if self.max_height is None else min(height, self.max_height)
@@ -181,7 +172,7 @@ class FigureCanvas(anywidget.AnyWidget):
         """Render :attr:`figure` to PNG and show it."""
         if self.figure is None:
             raise ValueError("FigureCanvas.draw() needs a figure: set `canvas.figure = fig`.")
-        self.show_png(render_png(self.figure), pixel_ratio=self.figure.dpi / CSS_DPI)
+        self.show_png(plots.render_png(self.figure), pixel_ratio=self.figure.dpi / plots.CSS_DPI)
 
     def show_png(self, png: bytes, *, pixel_ratio: float) -> None:
         """Show ``png``, rendered at ``pixel_ratio`` device pixels per CSS pixel.
@@ -232,8 +223,8 @@ class FigureCanvas(anywidget.AnyWidget):
         figure = self.figure
         if image_size is None:
             image_size = (figure.bbox.width, figure.bbox.height)
-        dx, dy = figure_point(figure, x, y, image_size)
-        for ax, data_x, data_y in axes_at(figure, dx, dy):
+        dx, dy = plots.figure_point(figure, x, y, image_size)
+        for ax, data_x, data_y in plots.axes_at(figure, dx, dy):
             try:
                 text = fn(ax, data_x, data_y)
             except Exception as exc:
