@@ -13,7 +13,7 @@ from typing import Any
 import ipywidgets as ipw
 from traitlets import Bool, Int, TraitError, Unicode, observe, validate
 
-from ..core import GATES, GateWeights, LRUCache
+from ..core import GATES, GateWeights, LRUCache, resolve_gate_choice
 from ..plots import (
     GateHistoryDisplay,
     LagHistoryDisplay,
@@ -21,7 +21,7 @@ from ..plots import (
     record_label,
     record_positions,
 )
-from ._base import FigureView, gate_options
+from ._base import FigureView, as_trait_error, gate_options
 from ._common import Choice, ChoiceButtons, StrictIntSlider
 
 _STATS = (("mean", "mean"), ("std", "std"), ("norm", "norm"))
@@ -189,16 +189,8 @@ class TrainingHistoryExplorer(FigureView):
 
     @validate("gate")
     def _valid_gate(self, proposal):
-        value = proposal.value
         kind = self._history.layer_info(self.layer or None)["kind"]
-        if isinstance(value, str) and value.lower() == "all":
-            return "all"
-        from ..core import resolve_gate
-
-        try:
-            return resolve_gate(kind, value)
-        except KeyError as exc:
-            raise TraitError(f"{exc.args[0]} Or 'all' for the packed matrix.") from None
+        return as_trait_error(resolve_gate_choice, kind, proposal.value)
 
     @validate("matrix")
     def _valid_matrix(self, proposal):
