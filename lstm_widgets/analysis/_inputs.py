@@ -43,11 +43,7 @@ def check_model_input(X: Any, expected: tuple[int | None, int | None]) -> np.nda
             f"The model takes {F} features per step; received X of shape {arr.shape} "
             f"({arr.shape[2]} features)."
         )
-    if T is not None and arr.shape[1] != T:
-        raise ValueError(
-            f"The model takes sequences of length {T}; received X of shape {arr.shape} "
-            f"(length {arr.shape[1]})."
-        )
+    check_length(arr, T)
     if 0 in arr.shape:
         raise ValueError(f"Expected at least one sample, step and feature, received {arr.shape}.")
     finite = np.isfinite(arr)
@@ -58,3 +54,12 @@ def check_model_input(X: Any, expected: tuple[int | None, int | None]) -> np.nda
             "fill or drop those samples first."
         )
     return arr
+
+
+def check_length(arr: np.ndarray, T: int | None, label: str = "X") -> None:
+    """Raise a ValueError unless ``arr`` (N, T, ...) has ``T`` steps; ``None`` takes any."""
+    if T is not None and arr.shape[1] != T:
+        raise ValueError(
+            f"The model takes sequences of length {T}; received {label} of shape {arr.shape} "
+            f"(length {arr.shape[1]})."
+        )

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ._batch_source import BatchSource
-from ._inputs import check_model_input
+from ._inputs import check_length, check_model_input
 from ._streams import to_numpy
 
 Spec = tuple[str, tuple, str]  # (name, shape without the batch axis, dtype)
@@ -106,11 +106,7 @@ def _check_sequence(arr, spec, tokens, where, several) -> tuple[np.ndarray, bool
     takes_tokens = spec_shape is not None and len(spec_shape) == 1
     if arr.ndim == 2 and np.issubdtype(arr.dtype, np.integer) and (tokens or takes_tokens):
         T = spec_shape[0] if takes_tokens else None
-        if T is not None and arr.shape[1] != T:
-            raise ValueError(
-                f"The model takes sequences of length {T}; received {label} of shape "
-                f"{arr.shape} (length {arr.shape[1]})."
-            )
+        check_length(arr, T, label)
         if 0 in arr.shape:
             raise ValueError(f"Expected at least one sample and step, received {arr.shape}.")
         return arr[..., None], True

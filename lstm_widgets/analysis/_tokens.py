@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ._inputs import check_model_input
+from ._inputs import check_length, check_model_input
 
 TOKEN_BASELINES: tuple[str, ...] = ("zeros", "hold", "permute", "mask")
 """Baseline names accepted for token inputs (``"zeros"`` is token 0; plus a token id)."""
@@ -42,10 +42,7 @@ def check_tokens(X: Any, length: int | None, vocab: int) -> np.ndarray:
             f"Expected integer token ids in X for this Embedding model, received dtype "
             f"{arr.dtype}; convert with X.astype('int64') if the values are whole numbers."
         )
-    if length is not None and arr.shape[1] != length:
-        raise ValueError(
-            f"The model takes sequences of length {length}; received X of shape {arr.shape}."
-        )
+    check_length(arr, length)
     if 0 in arr.shape:
         raise ValueError(f"Expected at least one sample and step, received {arr.shape}.")
     bad = (arr < 0) | (arr >= vocab)
