@@ -25,16 +25,9 @@ from typing import Any
 import numpy as np
 
 from ...core import RecurrentLayer
+from ._common import _to_numpy
 
 MaskFn = Callable[[np.ndarray], "np.ndarray | None"]
-
-
-def _np(value: Any) -> np.ndarray:
-    if hasattr(value, "detach") and hasattr(value, "requires_grad"):
-        value = value.detach().cpu()
-    if hasattr(value, "numpy"):
-        return np.asarray(value.numpy())
-    return np.asarray(value)
 
 
 def _keras_mask(x: Any) -> Any:
@@ -157,7 +150,7 @@ def layer_mask_fn(model: Any, layer: RecurrentLayer) -> Callable[[np.ndarray], A
             x, mask = feed(x, mask)
         if mask is None:
             return None
-        mask = _np(mask).astype(bool)
+        mask = _to_numpy(mask).astype(bool)
         return mask if mask.ndim == 2 else None
 
     return mask_of
