@@ -39,7 +39,10 @@ def path_costs(model: Any) -> dict[str, Any]:
         "stepwise_per_mac": 3e-11,
         "stepwise_calls": "per_tile",
         "tile_values": CALL_VALUES,
-        "stepwise_step": 1e-4,
+        # Each recorded step costs its bookkeeping and, read out by the fused LSTM steps
+        # (adapters/torch/_fused.py), eight eager ops per step: 2e-4 s fits the grid of
+        # benchmarks/path_choice.py (N=64, T=16: 8 ms step by step against 5 ms black-box).
+        "stepwise_step": 2e-4,
         "group_rows": MERGE_ROWS,
         "parallel_macs": POOL_MACS,
         # Tiles run side by side on the user's torch threads (CPU; see TileRunner).
