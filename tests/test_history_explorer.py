@@ -162,3 +162,11 @@ def test_record_and_gate_moves_blit_the_pixels_of_a_full_draw(history):
     w.record = 2
     np.testing.assert_array_equal(_decoded(w.image.value), _decoded(renderer.render()))
     assert w.error.value == ""
+
+
+def test_no_figure_text_is_under_10_css_pixels(history):
+    from lstm_widgets.plots import smallest_text_px
+
+    w = lw.TrainingHistoryExplorer(history)
+    w.figure.canvas.draw()
+    assert smallest_text_px(w.figure) >= 10

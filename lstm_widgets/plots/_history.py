@@ -129,7 +129,7 @@ class GateHistoryDisplay(ShowsAsPNG):
         ]
         self.marker_ = ax.axvline(np.nan, color="0.3", lw=1.0, ls=":")
         ax.set_xlabel("epoch")
-        ax.legend(loc="best", fontsize="x-small", frameon=False)
+        ax.legend(loc="best", fontsize="small", frameon=False)
         self.update()
         return self
 
