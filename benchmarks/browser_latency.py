@@ -284,27 +284,6 @@ def _write_notebook(path: Path, args) -> None:
     nbformat.write(nb, path)
 
 
-def _run_in_kernel(page, code: str, timeout: float) -> str:
-    """Execute ``code`` in the notebook's kernel and return what it printed."""
-    page.evaluate(
-        """(code) => {
-          window.__lwKernelOut = null;
-          const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-          const future = kernel.requestExecute({code, store_history: false});
-          let text = '';
-          future.onIOPub = (msg) => {
-            if (msg.header.msg_type === 'stream') text += msg.content.text;
-            if (msg.header.msg_type === 'error') text += 'ERROR ' + msg.content.evalue;
-          };
-          future.done.then(() => { window.__lwKernelOut = text; });
-          return true;
-        }""",
-        code,
-    )
-    page.wait_for_function("() => window.__lwKernelOut !== null", timeout=timeout * 1000)
-    return page.evaluate("() => window.__lwKernelOut")
-
-
 def _bench(page, selector: str, n: int, timeout: float) -> dict:
     page.evaluate(BENCH_JS)
     page.evaluate(f"() => {{ window.__lwBench({json.dumps(selector)}, {n}); return true; }}")
@@ -354,8 +333,10 @@ def _measure_ratio(pw, chromium: str, server, ratio: float, args) -> dict:
         project = _bench(page, ".lw-bench-project", args.n, per_change * (args.n + 2))
         floor = _bench(page, ".lw-bench-floor", args.n, per_change * (args.n + 2))
         baseline = _bench(page, ".lw-bench-baseline", args.n, per_change * (args.n + 2))
-        kernel = json.loads(_run_in_kernel(page, REPORT, 60).strip().splitlines()[-1])
-        profile = _run_in_kernel(page, PROFILE, 300) if args.profile else ""
+        kernel = json.loads(
+            harness.lab_run_in_kernel(page, REPORT, timeout=60).strip().splitlines()[-1]
+        )
+        profile = harness.lab_run_in_kernel(page, PROFILE, timeout=300) if args.profile else ""
         shot = args.screenshot.with_name(f"{args.screenshot.stem}_r{ratio:g}.png")
         shot.parent.mkdir(parents=True, exist_ok=True)
         page.locator(".lw-bench-project").screenshot(path=str(shot))

@@ -404,9 +404,15 @@ def select_gate(page, label: str, *, previous_src: str, timeout: float) -> dict:
 # JupyterLab.
 
 
-def lab_open_notebook(page, server: Server, name: str, *, timeout: float = 120.0) -> None:
-    """Open notebook ``name`` (relative to the server root) and wait for an idle kernel."""
-    page.goto(server.url(f"lab/tree/{name}"), timeout=timeout * 1000)
+def lab_open_notebook(
+    page, server: Server, name: str, *, timeout: float = 120.0, route: str = "lab/tree"
+) -> None:
+    """Open notebook ``name`` (relative to the server root) and wait for an idle kernel.
+
+    ``route`` is where the front end opens a notebook: ``"lab/tree"`` in JupyterLab,
+    ``"notebooks"`` in Notebook 7 (built from the same parts: the same checks apply).
+    """
+    page.goto(server.url(f"{route}/{name}"), timeout=timeout * 1000)
     page.wait_for_function(
         """(name) => {
           const app = window.jupyterapp;

@@ -79,17 +79,23 @@ VOILA_ERRORS_JS = """() => {
 }"""
 
 
-def test_weather_notebook_in_jupyterlab(page, lab_server, artifacts_dir):
-    harness.lab_open_notebook(page, lab_server, NOTEBOOK, timeout=120)
+def run_all_and_change_gate(page, artifacts_dir, front_end: str) -> None:
+    """Run every cell of the open notebook (a JupyterLab-built front end), change the gate,
+    and check new pixels, no failed cell and no widget error; save the artifacts."""
     harness.lab_run_all(page)
     try:
         result = _change_gate_and_check(page, LAB_CELL_ERRORS_JS)
         harness.lab_wait_idle(page, timeout=RUN_TIMEOUT)
         assert page.evaluate(LAB_CELL_ERRORS_JS) == []
         assert harness.page_errors(page) == []
-        harness.dump_json(artifacts_dir / "jupyterlab_gate_change.json", result)
+        harness.dump_json(artifacts_dir / f"{front_end}_gate_change.json", result)
     finally:
-        _screenshot(page, artifacts_dir / "jupyterlab_weather_forecast.png")
+        _screenshot(page, artifacts_dir / f"{front_end}_weather_forecast.png")
+
+
+def test_weather_notebook_in_jupyterlab(page, lab_server, artifacts_dir):
+    harness.lab_open_notebook(page, lab_server, NOTEBOOK, timeout=120)
+    run_all_and_change_gate(page, artifacts_dir, "jupyterlab")
 
 
 def test_weather_notebook_in_voila(page, voila_server, artifacts_dir):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import browser_harness as harness
 import pytest
-from test_browser import LAB_CELL_ERRORS_JS, RUN_TIMEOUT, _change_gate_and_check, _screenshot
+from test_browser import run_all_and_change_gate
 
 pytestmark = pytest.mark.browser
 
@@ -56,27 +56,9 @@ def notebook7_server(request, chromium_path, notebook_dir, tmp_path_factory) -> 
     return server
 
 
-#: The notebook panel is Notebook 7's current widget once its kernel is idle.
-KERNEL_IDLE_JS = """(name) => {
-  const app = window.jupyterapp, w = app && app.shell && app.shell.currentWidget;
-  if (!w || !w.context || !w.context.path.endsWith(name)) return false;
-  const s = w.sessionContext;
-  return !!(s && s.session && s.session.kernel && s.session.kernel.status === 'idle');
-}"""
-
-
 def test_weather_notebook_in_notebook7(page, notebook7_server, artifacts_dir):
-    page.goto(notebook7_server.url(f"notebooks/{NOTEBOOK}"), timeout=120_000)
-    page.wait_for_function(KERNEL_IDLE_JS, arg=NOTEBOOK, timeout=120_000)
+    harness.lab_open_notebook(page, notebook7_server, NOTEBOOK, timeout=120, route="notebooks")
     assert page.evaluate("() => document.body.dataset.notebook") == "notebooks", (
         "the page is not Notebook 7's notebook view"
     )
-    harness.lab_run_all(page)
-    try:
-        result = _change_gate_and_check(page, LAB_CELL_ERRORS_JS)
-        harness.lab_wait_idle(page, timeout=RUN_TIMEOUT)
-        assert page.evaluate(LAB_CELL_ERRORS_JS) == []
-        assert harness.page_errors(page) == []
-        harness.dump_json(artifacts_dir / "notebook7_gate_change.json", result)
-    finally:
-        _screenshot(page, artifacts_dir / "notebook7_weather_forecast.png")
+    run_all_and_change_gate(page, artifacts_dir, "notebook7")
