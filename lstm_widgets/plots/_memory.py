@@ -152,6 +152,7 @@ class MemoryRetentionDisplay(ShowsAsPNG):
         ax.set_ylabel("share of cell state kept")
         ax.set_ylim(-0.02, 1.05)
         self._max_unit_lines = max_unit_lines
+        self._legend_with_ablation: bool | None = None  # no legend on these axes yet
         self._refresh()
         return self
 
@@ -171,6 +172,15 @@ class MemoryRetentionDisplay(ShowsAsPNG):
         self._refresh()
         return self
 
+    def _legend(self, *, with_ablation: bool) -> None:
+        """Name the ablation curve in the legend only while there is one (rebuilt on a change)."""
+        if self._legend_with_ablation == with_ablation:
+            return
+        self._legend_with_ablation = with_ablation
+        label = "ablation importance (/max)" if with_ablation else "_no ablation"
+        self.ablation_line_.set_label(label)
+        self.ax_.legend(loc="upper right", fontsize="small", frameon=False)
+
     def _refresh(self) -> None:
         T, units = self.retention.shape
         pick = np.unique(np.linspace(0, units - 1, min(units, self._max_unit_lines)).astype(int))
@@ -185,11 +195,7 @@ class MemoryRetentionDisplay(ShowsAsPNG):
             self.ablation_line_.set_data(lags, values)
         else:
             self.ablation_line_.set_data([], [])
-        # The legend names the ablation curve only while there is one.
-        self.ablation_line_.set_label(
-            "ablation importance (/max)" if self.ablation is not None else "_no ablation"
-        )
-        self.ax_.legend(loc="upper right", fontsize="small", frameon=False)
+        self._legend(with_ablation=self.ablation is not None)
         self.ax_.set_xlim(0.5, T + 0.5)
         half = (
             f"half forgotten by lag {self.mean_half_life:.0f}"
