@@ -192,33 +192,49 @@ def wait_ready(server: Server, path: str, timeout: float) -> None:
     )
 
 
-def start_jupyter_lab(root_dir: Path, workdir: Path, *, timeout: float = 120.0) -> Server:
-    """Start ``jupyter lab`` serving ``root_dir`` on 127.0.0.1, ready when ``/api/status`` is."""
+def _start_jupyter(
+    module: str, name: str, root_dir: Path, workdir: Path, extra: list[str], timeout: float
+) -> Server:
+    """Start a Jupyter server app (``python -m module``) on 127.0.0.1, ready at ``/api/status``."""
     port = free_port()
     token = secrets.token_hex(16)
     cmd = [
         sys.executable,
         "-m",
-        "jupyterlab",
+        module,
         "--no-browser",
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}",
         "--ServerApp.port_retries=0",
         f"--ServerApp.root_dir={root_dir}",
         f"--IdentityProvider.token={token}",
-        "--LabApp.expose_app_in_browser=True",
-        "--LabApp.news_url=None",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        *extra,
         "--allow-root",
     ]
-    proc, log_path, log = _spawn("jupyterlab", cmd, root_dir, workdir)
-    server = Server("jupyter lab", proc, f"http://127.0.0.1:{port}/", token, log_path, log)
+    proc, log_path, log = _spawn(module, cmd, root_dir, workdir)
+    server = Server(name, proc, f"http://127.0.0.1:{port}/", token, log_path, log)
     try:
         wait_ready(server, "api/status", timeout)
     except BaseException:
         server.stop()
         raise
     return server
+
+
+def start_jupyter_lab(root_dir: Path, workdir: Path, *, timeout: float = 120.0) -> Server:
+    """Start ``jupyter lab`` serving ``root_dir`` on 127.0.0.1, ready when ``/api/status`` is."""
+    extra = [
+        "--LabApp.expose_app_in_browser=True",
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]
+    return _start_jupyter("jupyterlab", "jupyter lab", root_dir, workdir, extra, timeout)
+
+
+def start_notebook7(root_dir: Path, workdir: Path, *, timeout: float = 120.0) -> Server:
+    """Start Jupyter Notebook 7 serving ``root_dir``; ready when ``/api/status`` answers."""
+    extra = ["--JupyterNotebookApp.expose_app_in_browser=True"]
+    return _start_jupyter("notebook", "notebook 7", root_dir, workdir, extra, timeout)
 
 
 def start_voila(notebook: Path, workdir: Path, *, timeout: float = 120.0) -> Server:

@@ -9,10 +9,6 @@ cell. A screenshot and the browser console go to ``test-artifacts/``.
 
 from __future__ import annotations
 
-import secrets
-import sys
-from pathlib import Path
-
 import browser_harness as harness
 import pytest
 from test_browser import run_all_and_change_gate
@@ -22,36 +18,9 @@ pytestmark = pytest.mark.browser
 NOTEBOOK = "weather_forecast.ipynb"
 
 
-def start_notebook7(root_dir: Path, workdir: Path, *, timeout: float = 120.0) -> harness.Server:
-    """Start Jupyter Notebook 7 serving ``root_dir``; ready when ``/api/status`` answers."""
-    port = harness.free_port()
-    token = secrets.token_hex(16)
-    cmd = [
-        sys.executable,
-        "-m",
-        "notebook",
-        "--no-browser",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0",
-        f"--ServerApp.root_dir={root_dir}",
-        f"--IdentityProvider.token={token}",
-        "--JupyterNotebookApp.expose_app_in_browser=True",
-        "--allow-root",
-    ]
-    proc, log_path, log = harness._spawn("notebook7", cmd, root_dir, workdir)
-    server = harness.Server("notebook 7", proc, f"http://127.0.0.1:{port}/", token, log_path, log)
-    try:
-        harness.wait_ready(server, "api/status", timeout)
-    except BaseException:
-        server.stop()
-        raise
-    return server
-
-
 @pytest.fixture(scope="module")
 def notebook7_server(request, chromium_path, notebook_dir, tmp_path_factory) -> harness.Server:
-    server = start_notebook7(notebook_dir, tmp_path_factory.mktemp("notebook7"))
+    server = harness.start_notebook7(notebook_dir, tmp_path_factory.mktemp("notebook7"))
     request.addfinalizer(server.stop)
     return server
 
