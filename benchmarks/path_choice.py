@@ -12,8 +12,15 @@ minute each, N=4096 with T >= 256 far longer); ``--quick`` keeps the cells with
 N * T**2 <= 2**23 (all but (64, 2048), (4096, 256) and (4096, 2048)). Every run uses
 ``max_lag=None``: nothing hides the cost of long sequences.
 
+``--sample-rows R`` times the cells with more than R rows on R of them and scales up (hours
+of runs otherwise, e.g. (4096, 2048)): both paths run on R rows (rows are independent, so the
+time scales with N; fixed costs per call make the scaled times, if anything, too high), the
+black-box one on the last ``--sample-lags K`` steps only (every ablated step costs one whole
+forward pass, plus the clean pass: scaled by (T + 1) / (K + 1)). The path compared is the one
+the cost model picks for the whole cell, asked without running it. Such rows say "scaled".
+
 Run: python benchmarks/path_choice.py [--frameworks keras torch] [--repeats 3] [--quick]
-     [--units 8] [--threads 1]
+     [--units 8] [--threads 1] [--grid-n 4096 --grid-t 2048 --sample-rows 256]
 """
 
 from __future__ import annotations
@@ -84,6 +91,60 @@ def cell(framework: str, N: int, T: int, units: int, repeats: int) -> dict:
     }
 
 
+class _Decided(Exception):
+    """Raised from inside ``ablate_timesteps`` once the cost model has picked a path."""
+
+
+def chosen_path(model, X: np.ndarray) -> str:
+    """The path the cost model picks for ``X``, asked without running the ablation."""
+    import lstm_widgets as lw
+    from lstm_widgets.analysis import _ablation_plan
+
+    real = _ablation_plan.choose_stepwise
+
+    def decide(*args, **kwargs):
+        stepwise, why = real(*args, **kwargs)
+        raise _Decided("stepwise" if stepwise else "black-box", why)
+
+    _ablation_plan.choose_stepwise = decide
+    try:
+        lw.ablate_timesteps(model, X, progress=False)
+    except _Decided as decided:
+        return decided.args[0]
+    finally:
+        _ablation_plan.choose_stepwise = real
+    raise RuntimeError("the cost model was not asked: no choice between paths for this model")
+
+
+def sampled_cell(framework: str, N: int, T: int, units: int, rows: int, lags: int) -> dict:
+    """One cell timed on ``rows`` rows (black-box: on ``lags`` steps) and scaled to N rows."""
+    import lstm_widgets as lw
+    from lstm_widgets.analysis._cost import forced_path
+
+    X = np.random.default_rng(0).normal(size=(N, T, F)).astype("float32")
+    model = build(framework, T, units)
+    chosen = chosen_path(model, X)
+    sample = X[:rows]
+    seconds = {}
+    for path, max_lag in (("stepwise", None), ("black-box", lags)):
+        with forced_path(path):
+            lw.ablate_timesteps(model, sample[:8], progress=False, max_lag=max_lag)  # warm-up
+            start = time.perf_counter()
+            lw.ablate_timesteps(model, sample, progress=False, max_lag=max_lag)
+            seconds[path] = (time.perf_counter() - start) * N / rows
+    seconds["black-box"] *= (T + 1) / (lags + 1)
+    best = min(seconds.values())
+    return {
+        "N": N,
+        "T": T,
+        **seconds,
+        "chosen": chosen,
+        "ratio": seconds[chosen] / best,
+        "diff": float("nan"),
+        "reason": f"scaled from {rows} rows; black-box from {lags} of {T} steps",
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frameworks", nargs="+", default=["keras", "torch"])
@@ -93,6 +154,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--grid-n", type=int, nargs="+", default=list(GRID_N))
     parser.add_argument("--grid-t", type=int, nargs="+", default=list(GRID_T))
+    parser.add_argument("--sample-rows", type=int, default=None)
+    parser.add_argument("--sample-lags", type=int, default=16)
     args = parser.parse_args(argv)
     if args.threads:
         import torch
@@ -107,7 +170,12 @@ def main(argv: list[str] | None = None) -> None:
             for T in args.grid_t:
                 if args.quick and N * T * T > QUICK_ROW_STEPS:
                     continue
-                r = cell(framework, N, T, args.units, args.repeats)
+                if args.sample_rows and N > args.sample_rows:
+                    r = sampled_cell(
+                        framework, N, T, args.units, args.sample_rows, args.sample_lags
+                    )
+                else:
+                    r = cell(framework, N, T, args.units, args.repeats)
                 ok = r["ratio"] <= GOAL
                 missed += not ok
                 print(
