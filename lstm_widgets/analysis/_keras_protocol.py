@@ -48,69 +48,21 @@ class KerasCallbackProtocol:
     def _implements_predict_batch_hooks(self) -> bool:
         return False
 
+    # The hooks this class leaves alone: two no-ops, flagged as Keras' defaults, serve them all.
     @_default
-    def on_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+    def _unused_step_hook(self, step: int, logs: dict | None = None) -> None:
         """Keras hook (unused)."""
 
     @_default
-    def on_batch_end(self, batch: int, logs: dict | None = None) -> None:
+    def _unused_phase_hook(self, logs: dict | None = None) -> None:
         """Keras hook (unused)."""
 
-    @_default
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        """Keras hook (unused)."""
-
-    @_default
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        """Keras hook (unused)."""
-
-    @_default
-    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
-        """Keras hook (unused)."""
-
-    @_default
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        """Keras hook (unused)."""
-
-    @_default
-    def on_test_batch_begin(self, batch: int, logs: dict | None = None) -> None:
-        """Keras hook (unused)."""
-
-    @_default
-    def on_test_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        """Keras hook (unused)."""
-
-    @_default
-    def on_predict_batch_begin(self, batch: int, logs: dict | None = None) -> None:
-        """Keras hook (unused)."""
-
-    @_default
-    def on_predict_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        """Keras hook (unused)."""
-
-    @_default
-    def on_train_begin(self, logs: dict | None = None) -> None:
-        """Keras hook (unused)."""
-
-    @_default
-    def on_train_end(self, logs: dict | None = None) -> None:
-        """Keras hook (unused)."""
-
-    @_default
-    def on_test_begin(self, logs: dict | None = None) -> None:
-        """Keras hook (unused)."""
-
-    @_default
-    def on_test_end(self, logs: dict | None = None) -> None:
-        """Keras hook (unused)."""
-
-    @_default
-    def on_predict_begin(self, logs: dict | None = None) -> None:
-        """Keras hook (unused)."""
-
-    @_default
-    def on_predict_end(self, logs: dict | None = None) -> None:
-        """Keras hook (unused)."""
+    on_batch_begin = on_batch_end = on_epoch_begin = on_epoch_end = _unused_step_hook
+    on_train_batch_begin = on_train_batch_end = _unused_step_hook
+    on_test_batch_begin = on_test_batch_end = _unused_step_hook
+    on_predict_batch_begin = on_predict_batch_end = _unused_step_hook
+    on_train_begin = on_train_end = on_test_begin = on_test_end = _unused_phase_hook
+    on_predict_begin = on_predict_end = _unused_phase_hook
 
 
 class FitRecorder(KerasCallbackProtocol):
