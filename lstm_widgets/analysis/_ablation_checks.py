@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ._chunked import stream_has_y
+from ._inputs import check_finite
 
 
 def _check_int(name: str, value: Any, low: int, high: int | None) -> int | None:
@@ -63,13 +64,7 @@ def _numeric_targets(y: Any, N: int) -> np.ndarray:
         raise ValueError(
             f"Expected y with one row per sample of X (N={N}), received shape {y.shape}."
         )
-    finite = np.isfinite(y)
-    if not finite.all():
-        where = [int(i) for i in np.argwhere(~finite)[0]]
-        raise ValueError(
-            f"Expected finite targets y, received NaN or infinity (first at y{where}); "
-            "fill or drop those samples first."
-        )
+    check_finite(y, "targets y", "y")
     return y
 
 

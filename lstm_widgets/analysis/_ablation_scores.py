@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,7 @@ def _checked(out: Any, rows: int) -> np.ndarray:
     return out
 
 
+@dataclass(eq=False)
 class _Scorer:
     """Accumulates per-job sums of per-sample scores in float64, chunk by chunk.
 
@@ -40,19 +42,18 @@ class _Scorer:
     refused as it comes, naming the ablated step.
     """
 
-    def __init__(
-        self, loss, select, jobs: list, T: int, name: str | None, check_y: Callable
-    ) -> None:
-        self.loss = loss
-        self.select = select
-        self.check_y = check_y
-        self.jobs = jobs
-        self.T = T
-        self.name = name
+    loss: Any
+    select: Any
+    jobs: list
+    T: int
+    name: str | None
+    check_y: Callable
+
+    def __post_init__(self) -> None:
         self.n = 0
         self.y = None
         self.start = self.stop = 0
-        self.sums = np.zeros(len(jobs))
+        self.sums = np.zeros(len(self.jobs))
         self.ref_sum = 0.0
 
     def begin(self, chunk: Chunk) -> None:

@@ -43,16 +43,8 @@ def check_model_input(X: Any, expected: tuple[int | None, int | None]) -> np.nda
             f"The model takes {F} features per step; received X of shape {arr.shape} "
             f"({arr.shape[2]} features)."
         )
-    check_length(arr, T)
-    if 0 in arr.shape:
-        raise ValueError(f"Expected at least one sample, step and feature, received {arr.shape}.")
-    finite = np.isfinite(arr)
-    if not finite.all():
-        where = tuple(int(i) for i in np.argwhere(~finite)[0])
-        raise ValueError(
-            f"Expected finite X, received NaN or infinity (first at X{list(where)}); "
-            "fill or drop those samples first."
-        )
+    check_filled(arr, T)
+    check_finite(arr, "X", "X")
     return arr
 
 
@@ -62,4 +54,29 @@ def check_length(arr: np.ndarray, T: int | None, label: str = "X") -> None:
         raise ValueError(
             f"The model takes sequences of length {T}; received {label} of shape {arr.shape} "
             f"(length {arr.shape[1]})."
+        )
+
+
+def check_filled(arr: np.ndarray, T: int | None) -> None:
+    """Raise a ValueError unless ``arr`` has ``T`` steps (``None``: any) and no empty axis."""
+    check_length(arr, T)
+    if 0 in arr.shape:
+        axes = ("sample", "step", "feature")[: arr.ndim]
+        raise ValueError(
+            f"Expected at least one {', '.join(axes[:-1])} and {axes[-1]}, received {arr.shape}."
+        )
+
+
+def first_index(bad: np.ndarray) -> list[int]:
+    """Return the index of the first ``True`` of ``bad``, as a list for messages."""
+    return [int(i) for i in np.argwhere(bad)[0]]
+
+
+def check_finite(arr: np.ndarray, what: str, name: str) -> None:
+    """Raise a ValueError naming the first NaN or infinity of ``arr`` (called ``name``)."""
+    finite = np.isfinite(arr)
+    if not finite.all():
+        raise ValueError(
+            f"Expected finite {what}, received NaN or infinity (first at "
+            f"{name}{first_index(~finite)}); fill or drop those samples first."
         )

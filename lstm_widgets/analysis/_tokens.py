@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ._inputs import check_length, check_model_input
+from ._inputs import check_filled, check_model_input, first_index
 
 TOKEN_BASELINES: tuple[str, ...] = ("zeros", "hold", "permute", "mask")
 """Baseline names accepted for token inputs (``"zeros"`` is token 0; plus a token id)."""
@@ -42,15 +42,13 @@ def check_tokens(X: Any, length: int | None, vocab: int) -> np.ndarray:
             f"Expected integer token ids in X for this Embedding model, received dtype "
             f"{arr.dtype}; convert with X.astype('int64') if the values are whole numbers."
         )
-    check_length(arr, length)
-    if 0 in arr.shape:
-        raise ValueError(f"Expected at least one sample and step, received {arr.shape}.")
+    check_filled(arr, length)
     bad = (arr < 0) | (arr >= vocab)
     if bad.any():
-        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        where = first_index(bad)
         raise ValueError(
             f"Expected token ids in [0, {vocab - 1}] (the Embedding's input_dim is {vocab}), "
-            f"received {int(arr[where])} at X{list(where)}; re-encode with the vocabulary "
+            f"received {int(arr[tuple(where)])} at X{where}; re-encode with the vocabulary "
             "the model was trained on."
         )
     return arr

@@ -63,10 +63,10 @@ def read_gate_weights(layer: RecurrentLayer) -> GateWeights:
         b = np.zeros((2, W.shape[1]), dtype=W.dtype)
     activation, recurrent_activation = _activations(layer)
     return GateWeights(
-        kind=layer.kind,
-        W=W,
-        U=U,
-        b=b,
+        layer.kind,
+        W,
+        U,
+        b,
         activation=activation,
         recurrent_activation=recurrent_activation,
         reset_after=True if layer.kind == "GRU" else None,
