@@ -193,7 +193,6 @@ class WeightHeatmapDisplay(WeightArtists, ShowsAsPNG):
         gw = gate_weights(model, layer)
         return cls(
             gw,
-            layer_name=gw.name,
             gate=gate,
             matrix=matrix,
             scale=scale,

@@ -44,14 +44,11 @@ class AblationControls:
         # first choice there. Token ids have no per-feature cells.
         self.baseline = "mask" if masked else "zeros"
         self.view_buttons.disabled = tokens
-        for name, control in (
-            ("baseline", self.baseline_dropdown),
-            ("metric", self.metric_dropdown),
-            ("output", self.output_dropdown),
-            ("view", self.view_buttons),
-            ("max_lag", self.max_lag_slider),
-        ):
-            self._link(name, control)
+        self._link("baseline", self.baseline_dropdown)
+        self._link("metric", self.metric_dropdown)
+        self._link("output", self.output_dropdown)
+        self._link("view", self.view_buttons)
+        self._link("max_lag", self.max_lag_slider)
         self.run_button.on_click(lambda _: self.run())
         self.controls = ipw.VBox(
             [

@@ -177,9 +177,9 @@ class FigureView(ipw.VBox):
         """Show ``png``, rendered from :attr:`figure` at its current dpi."""
         self.canvas.show_png(png, pixel_ratio=self.figure.dpi / CSS_DPI)
 
-    def _link(self, name: str, control: ipw.Widget) -> None:
-        """Link trait ``name`` both ways to ``control.value`` (undone by :meth:`close`)."""
-        self._links.append(ipw.link((self, name), (control, "value")))
+    def _link(self, name: str, *controls: ipw.Widget) -> None:
+        """Link trait ``name`` both ways to each control's ``value`` (undone by :meth:`close`)."""
+        self._links.extend(ipw.link((self, name), (control, "value")) for control in controls)
 
     def close(self) -> None:
         """Close the view, its controls and every widget inside; unlink the controls."""

@@ -134,16 +134,12 @@ class TrainingHistoryExplorer(FigureView):
         self.play = ipw.Play(min=0, max=n - 1, interval=400, description="play")
         self.epoch_label = ipw.Label()
         self.change_box = ipw.Checkbox(description="change since epoch 0", indent=False)
-        for name, control in (
-            ("layer", self.layer_dropdown),
-            ("gate", self.gate_dropdown),
-            ("matrix", self.matrix_buttons),
-            ("stat", self.stat_dropdown),
-            ("record", self.slider),
-            ("record", self.play),
-            ("change", self.change_box),
-        ):
-            self._link(name, control)
+        self._link("layer", self.layer_dropdown)
+        self._link("gate", self.gate_dropdown)
+        self._link("matrix", self.matrix_buttons)
+        self._link("stat", self.stat_dropdown)
+        self._link("record", self.slider, self.play)
+        self._link("change", self.change_box)
         self.controls = ipw.VBox(
             [
                 ipw.HBox([self.layer_dropdown, self.gate_dropdown, self.stat_dropdown]),
