@@ -178,6 +178,40 @@ def test_fused_readout_equals_torch_lstm_on_recorded_rows(n, layers):
 
 
 @pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("n", [300, 1500, 5000])
+@pytest.mark.parametrize("layers", [1, 2])
+def test_fused_readout_one_thread_interleaved_equals_torch_lstm(threads, n, layers):
+    """One thread runs each slice's clean rows only as far as its copies need (reusing the
+    marked states); two threads mark every spawn step first. Copies share spawn steps
+    within a tile and across tiles (n=1500: two copies a tile), and n=5000 cuts the
+    samples into two slices: every row as through ``torch.lstm`` either way."""
+    T, F, H = 9, 3, 8
+    model = randomize(Stack([_lstm(F, H, num_layers=layers)], nn.Linear(H, 1)), seed=15).eval()
+    rng = np.random.default_rng(16)
+    x = rng.normal(size=(n, T, F)).astype("float32")
+    spawns = {0: 1, 2: 3, 3: 1, 5: 2, 8: 3}  # step -> copies spawned there
+    saved = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        fused, _ = stepper_and_reason(model)
+        plain = _unfused(model)
+        states = [s.initial_state(n) for s in (fused, plain)]
+        for t in range(T):
+            x_new = rng.normal(size=(spawns.get(t, 0) * n, F)).astype("float32")
+            states = [
+                s.spawn_step(x[:, t], x_new, p) for s, p in zip((fused, plain), states, strict=True)
+            ]
+        assert fused._workers() == threads
+        got = _torch_fused.fused_readout(fused, states[0]).numpy()
+        expected = plain._concrete(states[1], output_only=True).numpy()
+        assert torch.get_num_threads() == threads
+    finally:
+        torch.set_num_threads(saved)
+    assert got.shape == ((1 + sum(spawns.values())) * n, H)
+    np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
 def test_fused_steps_on_threads_leave_the_user_setting_and_the_weights(threads):
     model = randomize(Stack([_lstm(4, 32)], nn.Linear(32, 1)), seed=7).eval()
     weights = {k: v.clone() for k, v in model.state_dict().items()}
