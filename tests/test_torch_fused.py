@@ -211,6 +211,20 @@ def test_fused_readout_one_thread_interleaved_equals_torch_lstm(threads, n, laye
     np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
 
 
+def test_input_products_in_blocks_equal_one_call():
+    """The clean input's products, computed in blocks of rows (the last one partial)."""
+    from lstm_widgets.adapters.torch._fused_steps import PRODUCT_ROWS, _products
+
+    cell = randomize(nn.LSTMCell(3, 6), seed=17)
+    layer = _torch_fused._layer(cell, (), halved_input=False)
+    x = torch.as_tensor(np.random.default_rng(18).normal(size=(2 * PRODUCT_ROWS + 5, 3)))
+    x = x.to(torch.float32)
+    expected = torch.addmm(layer.b, x, layer.wt)
+    got = _products(layer, x)
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), atol=1e-6, rtol=0)
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 def test_fused_steps_on_threads_leave_the_user_setting_and_the_weights(threads):
     model = randomize(Stack([_lstm(4, 32)], nn.Linear(32, 1)), seed=7).eval()

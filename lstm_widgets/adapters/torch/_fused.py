@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from ._common import _InferenceMode, _torch
-from ._fused_steps import _apply, _cell, _steady, _Workspace
+from ._fused_steps import _apply, _cell, _products, _steady, _Workspace
 from ._run import _as_tensor
 from ._tiles import TileRunner
 
@@ -86,7 +86,7 @@ class FusedLSTM:
         first = self.layers[0]
         x = _apply(first.before, xs).transpose(0, 1).contiguous()  # (L, n, F)
         length = x.shape[0]
-        xp = torch.addmm(first.b, x.reshape(length * n, -1), first.wt).view(length, n, -1)
+        xp = _products(first, x.reshape(length * n, -1)).view(length, n, -1)
         copies = [(i, b) for i, x_new in spawns for b in range(len(x_new) // n)]
         x_new = _apply(first.before, torch.cat([x for _, x in spawns])) if copies else None
         saved = [(h * 0.5, c * 2.0) for h, c in start]
