@@ -14,9 +14,10 @@ near the floor of GEMM plus activations per row-step; why it is cheaper:
   with its state in the core's cache; copies with few rows are merged into one tile whose
   rows start when their copy does (no clean steps re-read).
 - **Few operations per step.** Eight tensor operations advance a tile by a step; the loop
-  after the last spawn has them bound to locals (:func:`._fused_steps._steady`); tiles run on the
-  stepper's :class:`~._tiles.TileRunner` (Python threads, one torch thread each),
-  each thread reusing one workspace.
+  after the last spawn has them bound to locals (:func:`._fused_steps._steady`). With
+  several torch threads, tiles run on the stepper's :class:`~._tiles.TileRunner` (Python
+  threads, one torch thread each), each thread reusing one workspace; with one, the clean
+  rows advance only as far as the next copies need (:meth:`FusedLSTM._interleaved`).
 - **Cheap activations.** ``tanh(x) = 2 sigmoid(2x) - 1``: the cell candidate's weights are
   doubled, the cell state kept doubled and the hidden state halved (scalings by a power of
   two, which are exact), so a step is one ``sigmoid`` over all gates, one over the cell, and
