@@ -3,13 +3,14 @@
 Plain functions, no pytest: ``tests/browser/conftest.py`` wraps them in fixtures and
 ``benchmarks/browser_latency.py`` imports them directly.
 
-- :func:`start_jupyter_lab` / :func:`start_voila` start a server on 127.0.0.1 with a random
-  token and a free port, its config and runtime folders in a temp folder, in its own process
-  group; :meth:`Server.stop` ends the whole group (kernels included).
+- :func:`start_jupyter_lab` / :func:`start_notebook7` / :func:`start_voila` start a server
+  on 127.0.0.1 with a random token and a free port, its config and runtime folders in a
+  temp folder, in its own process group; :meth:`Server.stop` ends the whole group (kernels
+  included).
 - :func:`launch_chromium` starts Debian's headless Chromium through Playwright (never a
   downloaded browser build).
 - :func:`lab_open_notebook`, :func:`lab_run_all`, :func:`wait_for_widget`,
-  :func:`select_gate` drive a notebook in the page. Every wait is bounded:
+  :func:`wait_until_fills`, :func:`select_gate` drive a notebook in the page. Every wait is bounded:
   ``page.evaluate`` has no timeout of its own, so all waiting goes through
   ``page.wait_for_function``.
 """
@@ -395,6 +396,42 @@ def image_state(page) -> dict:
       };
     }"""
     )
+
+
+#: The visible widget picture's widths once it was re-rendered for its box (CSS width
+#: within 3 px of the box's, image pixels = CSS width x devicePixelRatio), else null.
+FILLS_JS = r"""() => {
+  const lw = window.__lw, img = lw && lw.image();
+  if (!img || !lw.decoded(img)) return null;
+  const box = img.parentElement.clientWidth, width = img.getBoundingClientRect().width;
+  const natural = img.naturalWidth, dpr = window.devicePixelRatio;
+  const ok = Math.abs(width - box) <= 3 && Math.abs(natural - width * dpr) <= 3;
+  return ok ? {box, width, natural, dpr} : null;
+}"""
+
+
+def wait_until_fills(page, *, timeout: float) -> dict:
+    """Wait until the visible widget picture fills its box at the screen's pixel ratio.
+
+    A picture is first shown at the figure's own size; the box's width reaches the kernel
+    (debounced) and the re-rendered picture comes back a moment later. Returns
+    ``{"box", "width", "natural", "dpr"}``; raises AssertionError with the sizes seen.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    install_helpers(page)
+    try:
+        page.wait_for_function(FILLS_JS, timeout=timeout * 1000)
+    except PlaywrightTimeout:
+        seen = page.evaluate(
+            """() => { const img = window.__lw.image();
+              return img && {box: img.parentElement.clientWidth, natural: img.naturalWidth,
+                width: img.getBoundingClientRect().width, dpr: window.devicePixelRatio}; }"""
+        )
+        raise AssertionError(
+            f"the picture does not fill its box after {timeout:.0f} s: {seen}"
+        ) from None
+    return page.evaluate(FILLS_JS)
 
 
 def select_gate(page, label: str, *, previous_src: str, timeout: float) -> dict:

@@ -66,6 +66,12 @@ def lab_server(request, chromium_path, notebook_dir, tmp_path_factory) -> harnes
 
 
 @pytest.fixture(scope="session")
+def notebook7_server(request, chromium_path, notebook_dir, tmp_path_factory) -> harness.Server:
+    workdir = tmp_path_factory.mktemp("notebook7")
+    return _start(request, harness.start_notebook7, notebook_dir, workdir)
+
+
+@pytest.fixture(scope="session")
 def voila_server(request, chromium_path, notebook_dir, tmp_path_factory) -> harness.Server:
     workdir = tmp_path_factory.mktemp("voila")
     return _start(request, harness.start_voila, notebook_dir / "weather_forecast.ipynb", workdir)

@@ -2,8 +2,9 @@
 
 Run only these with ``pytest -m browser``. Each test runs the notebook for real (the kernel
 trains the forecaster), waits for the LSTMExplorer's gate dropdown and a decoded image,
-chooses another gate as a user would, and checks that the picture changed and no widget
-error appeared. A screenshot and the browser console go to ``test-artifacts/``.
+waits until the picture was re-rendered to fill its box, chooses another gate as a user
+would, and checks that the picture changed, still fills its box and no widget error
+appeared. A screenshot and the browser console go to ``test-artifacts/``.
 """
 
 from __future__ import annotations
@@ -45,16 +46,21 @@ def _screenshot(page, path) -> None:
 
 
 def _change_gate_and_check(page, errors_js: str) -> dict:
-    before = harness.wait_for_widget(page, timeout=RUN_TIMEOUT, errors_js=errors_js)
+    harness.wait_for_widget(page, timeout=RUN_TIMEOUT, errors_js=errors_js)
+    # The first picture has the figure's own size; wait for the one re-rendered for the box
+    # (changing the gate before the box's width reached the kernel would race it).
+    harness.wait_until_fills(page, timeout=RUN_TIMEOUT)
+    before = harness.image_state(page)
     assert before["fingerprint"], "the widget image never decoded"
     target = _other_gate(before)
     after = harness.select_gate(page, target, previous_src=before["src"], timeout=CHANGE_TIMEOUT)
+    fill = harness.wait_until_fills(page, timeout=CHANGE_TIMEOUT)
     assert after["gate"] == target
     assert after["src"] != before["src"], "choosing another gate sent no new image"
     assert after["fingerprint"] != before["fingerprint"], (
         f"the image after choosing {target!r} shows the same pixels as for {before['gate']!r}"
     )
-    return {"before": before, "after": after, "target": target}
+    return {"before": before, "after": after, "target": target, "fill": fill}
 
 
 #: Error outputs of the notebook open in JupyterLab (from its model, not the DOM).

@@ -1,13 +1,18 @@
-"""LSTMExplorer in JupyterLab at output widths 600, 1000 and 1600 px and pixel ratios 1 and 2.
+"""LSTMExplorer in JupyterLab 4, Notebook 7 and Voila at output widths 600, 1000 and 1600 px
+and pixel ratios 1 and 2.
 
 For every tab at every size the test checks, in the page: no control, label or picture
 leaves the explorer's box and no box scrolls sideways; no label is cut; no HTML text is
 smaller than 10 CSS px, and no figure text either (the smallest font of the figures, from
-the kernel, times the scale the picture is shown at); every picture was re-rendered for its
-box (image pixels = CSS width x ratio); the Ablation tab shows its panels side by side only
-when there is room; and pointing at known cells shows their values (expected values are
-computed in the kernel from the model and the results, not from the drawing). Screenshots
-go to ``test-artifacts/layout_ratio{r}_width{w}_{tab}.png``.
+the kernel, times the scale the picture is shown at); every picture fills its box and was
+re-rendered for it (CSS width = box width, image pixels = CSS width x ratio); the Ablation
+tab shows its panels side by side only when there is room; and pointing at known cells
+shows their values (expected values are computed in the kernel from the model and the
+results, not from the drawing).
+
+One server per front end and one notebook run per front end and ratio: the viewport is
+resized for the widths. Screenshots go to
+``test-artifacts/layout_{front end}_ratio{r}_width{w}_{tab}.png``.
 """
 
 from __future__ import annotations
@@ -54,12 +59,14 @@ ex.weights.gate = "f"
 ex.ablation.metric = "mse"
 ex.ablation.run()
 ex.activations.gate, ex.activations.sample = "o", 5
-ex
 """
 
-#: Printed as JSON by the kernel: the smallest figure font of a tab (CSS px at 100 dpi)
-#: and points of known cells as fractions of the picture, with the text they must read.
-PROBE = """
+#: The kernel's answer to "probe tab X": the smallest figure font of the tab (CSS px at
+#: 100 dpi) and points of known cells as fractions of the picture, with the text they must
+#: read. Asked and answered through two small widgets under the explorer (a Text the page
+#: types a request into, an HTML showing the JSON answer): a channel that works in every
+#: front end, Voila included, where the page cannot run code in the kernel.
+PROBE_SOURCE = """
 def _probe(tab):
     W_f = lw.gate_weights(model)["f"].W
     view = {"Weights": ex.weights, "Ablation": ex.ablation, "Activations": ex.activations}[tab]
@@ -88,7 +95,23 @@ def _probe(tab):
         "cells": cells,
         "sizes": [[v.canvas.display_width, v.canvas.pixel_ratio] for v in views],
     }
-print(json.dumps(_probe(%r)))
+
+import html, traceback
+import ipywidgets as widgets
+from IPython.display import display
+_ask = widgets.Text(layout=widgets.Layout(width="120px"))
+_ask.add_class("lw-test-probe-in")
+_answer = widgets.HTML()
+_answer.add_class("lw-test-probe-out")
+def _on_ask(change):
+    request = json.loads(change["new"])
+    try:
+        reply = {"id": request["id"], **_probe(request["tab"])}
+    except Exception:
+        reply = {"id": request["id"], "error": traceback.format_exc()}
+    _answer.value = "<pre>" + html.escape(json.dumps(reply)) + "</pre>"
+_ask.observe(_on_ask, "value")
+display(ex, widgets.HBox([_ask, _answer]))
 """
 
 #: Geometry and text sizes of the explorer as laid out now (visible elements only).
@@ -174,15 +197,45 @@ READOUT_JS = r"""(text) => {
 }"""
 
 
-def _write_notebook(folder: Path, name: str) -> None:
+def _write_notebook(folder: Path, name: str) -> Path:
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(NOTEBOOK_SOURCE)]
+    nb.cells = [nbformat.v4.new_code_cell(NOTEBOOK_SOURCE), nbformat.v4.new_code_cell(PROBE_SOURCE)]
     nb.metadata["kernelspec"] = {
         "name": "python3",
         "display_name": "Python 3",
         "language": "python",
     }
     nbformat.write(nb, folder / name)
+    return folder / name
+
+
+#: The probe's answer to request ``id`` (parsed), or null while there is none.
+ANSWER_JS = r"""(id) => {
+  const el = document.querySelector('.lw-test-probe-out');
+  if (!el) return null;
+  try {
+    const reply = JSON.parse(el.textContent);
+    return reply.id === id ? reply : null;
+  } catch (err) { return null; }
+}"""
+
+
+class _Probe:
+    """Ask the kernel (through the notebook's probe widgets) about a tab as shown now."""
+
+    def __init__(self, page) -> None:
+        self.page, self.count = page, 0
+
+    def __call__(self, tab: str) -> dict:
+        self.count += 1
+        request = json.dumps({"id": self.count, "tab": tab})
+        self.page.locator(".lw-test-probe-in input").fill(request)
+        handle = self.page.wait_for_function(
+            ANSWER_JS, arg=self.count, timeout=CHANGE_TIMEOUT * 1000
+        )
+        reply = handle.json_value()
+        assert "error" not in reply, reply.get("error")
+        return reply
 
 
 def _wait(page, js: str, arg, what: str) -> None:
@@ -242,74 +295,169 @@ def _readouts(page, picture: dict, cells: list[dict]) -> list[str]:
     return seen
 
 
-@pytest.mark.parametrize("ratio", [1, 2])
-def test_explorer_fits_reads_out_and_keeps_text_readable_in_jupyterlab(
-    browser, lab_server, notebook_dir, artifacts_dir, ratio
-):
-    name = f"layout_ratio{ratio}.ipynb"
-    _write_notebook(notebook_dir, name)
+def _set_output_width(page, width: int) -> None:
+    """Resize the viewport so that the explorer is ``width`` CSS px wide.
+
+    The page's chrome around the output (side panels, margins, scroll bar) is measured,
+    not assumed: one step to the estimate, a second to correct what is left.
+    """
+    for _ in range(2):
+        shown = page.evaluate(
+            "() => document.querySelector('.lw-explorer').getBoundingClientRect().width"
+        )
+        if abs(shown - width) <= 1:
+            return
+        viewport = page.viewport_size
+        page.set_viewport_size({"width": round(viewport["width"] + width - shown), "height": 1100})
+        page.wait_for_function(
+            "(w) => Math.abs(document.querySelector('.lw-explorer')"
+            ".getBoundingClientRect().width - w) <= 1",
+            arg=width,
+            timeout=CHANGE_TIMEOUT * 1000,
+        )
+
+
+def _check_tab(page, probe: _Probe, width: int, tab: str, ratio: int) -> tuple[dict, list[str]]:
+    """Lay ``tab`` out at ``width`` and return its measures and what is wrong with it."""
+    _show_tab(page, tab)
+    _wait(page, SETTLED_JS, width, f"{tab} at {width}px not re-rendered")
+    layout = page.evaluate(LAYOUT_JS)
+    reply = probe(tab)
+    picture = layout["canvases"][0]
+    # Figure text on screen: its size at 100 dpi times the scale it is shown at.
+    scales = [c["width"] * c["ratio"] / c["natural"] for c in layout["canvases"]]
+    figure_px = reply["min_text_px"] * min(scales)
+    readouts = _readouts(page, picture, reply["cells"])
+    row = {
+        "width": width, "tab": tab, "layout": layout, "probe": reply,
+        "figure_text_px": figure_px, "readouts": readouts,
+    }  # fmt: skip
+    failures = []
+    if layout["problems"]:
+        failures.append(f"{layout['problems']}")
+    if layout["minPx"] < 10:
+        failures.append(f"text {layout['minText']!r} at {layout['minPx']}px")
+    if figure_px < 10 - 1e-6:
+        failures.append(f"figure text at {figure_px:.2f}px")
+    for c in layout["canvases"]:
+        if abs(c["width"] - c["box"]) > 3:
+            failures.append(f"picture {c['width']:.0f}px wide does not fill its box: {c}")
+        if abs(c["natural"] - c["width"] * ratio) > 2 or c["ratio"] != ratio:
+            failures.append(f"picture not rendered for its box: {c}")
+    expected = [cell["text"] for cell in reply["cells"]]
+    if readouts != expected:
+        failures.append(f"readouts {readouts} != {expected}")
+    if tab == "Weights" and not _typeset(page):
+        failures.append("the gate equations were not typeset")
+    if tab == "Ablation":
+        a, m = layout["panels"][:2]
+        side = abs(a - m) < 5
+        if side != (width >= 1100):
+            failures.append(f"panels side by side={side}")
+    return row, failures
+
+
+def _check_all_sizes(page, artifacts_dir: Path, front_end: str, ratio: int) -> None:
+    """Every tab at every width: collect every failure, save screenshots and measures."""
+    results, failures = [], []
+    probe = _Probe(page)
+    try:
+        for width in WIDTHS:
+            _set_output_width(page, width)
+            for tab in TABS:
+                row, problems = _check_tab(page, probe, width, tab, ratio)
+                results.append(row)
+                failures += [f"{tab} at {width}px, ratio {ratio}: {p}" for p in problems]
+                shot = artifacts_dir / f"layout_{front_end}_ratio{ratio}_width{width}_{tab}.png"
+                page.locator(".lw-explorer").screenshot(path=str(shot))
+    finally:
+        harness.dump_json(artifacts_dir / f"layout_{front_end}_ratio{ratio}.json", results)
+    assert not failures, "\n".join(failures)
+
+
+def _new_page(browser, ratio: int):
     context = browser.new_context(
         viewport={"width": 1400, "height": 1100}, device_scale_factor=ratio
     )
     context.set_default_timeout(60_000)
     page = context.new_page()
-    console: list[str] = []
-    page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
-    results, failures = [], []
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+    return context, page, errors
+
+
+def _run_in_jupyter(browser, server, notebook_dir, artifacts_dir, front_end, ratio, route):
+    """Open and run the layout notebook in a JupyterLab-built front end; check all sizes."""
+    name = f"layout_{front_end}_ratio{ratio}.ipynb"
+    _write_notebook(notebook_dir, name)
+    context, page, errors = _new_page(browser, ratio)
     try:
-        harness.lab_open_notebook(page, lab_server, name, timeout=RUN_TIMEOUT)
+        harness.lab_open_notebook(page, server, name, timeout=RUN_TIMEOUT, route=route)
         harness.lab_run_all(page)
         page.wait_for_function(
             "() => !!document.querySelector('.lw-explorer .lw-canvas img[data-ratio]')",
             timeout=RUN_TIMEOUT * 1000,
         )
         harness.lab_wait_idle(page, timeout=RUN_TIMEOUT)
-        chrome = 1400 - page.evaluate(
-            "() => document.querySelector('.lw-explorer').getBoundingClientRect().width"
-        )
-        for width in WIDTHS:
-            page.set_viewport_size({"width": round(width + chrome), "height": 1100})
-            for tab in TABS:
-                _show_tab(page, tab)
-                _wait(page, SETTLED_JS, width, f"{tab} at {width}px not re-rendered")
-                layout = page.evaluate(LAYOUT_JS)
-                out = harness.lab_run_in_kernel(page, PROBE % tab, timeout=CHANGE_TIMEOUT)
-                probe = json.loads(out.strip().splitlines()[-1])
-                picture = layout["canvases"][0]
-                # Figure text on screen: its size at 100 dpi times the scale it is shown at.
-                scales = [c["width"] * c["ratio"] / c["natural"] for c in layout["canvases"]]
-                figure_px = probe["min_text_px"] * min(scales)
-                readouts = _readouts(page, picture, probe["cells"])
-                shot = artifacts_dir / f"layout_ratio{ratio}_width{width}_{tab}.png"
-                page.locator(".lw-explorer").screenshot(path=str(shot))
-                row = {
-                    "width": width, "tab": tab, "layout": layout, "probe": probe,
-                    "figure_text_px": figure_px, "readouts": readouts,
-                }  # fmt: skip
-                results.append(row)
-                where = f"{tab} at {width}px, ratio {ratio}"
-                if layout["problems"]:
-                    failures.append(f"{where}: {layout['problems']}")
-                if layout["minPx"] < 10:
-                    failures.append(f"{where}: text {layout['minText']!r} at {layout['minPx']}px")
-                if figure_px < 10 - 1e-6:
-                    failures.append(f"{where}: figure text at {figure_px:.2f}px")
-                for c in layout["canvases"]:
-                    if abs(c["natural"] - c["width"] * ratio) > 2 or c["ratio"] != ratio:
-                        failures.append(f"{where}: picture not rendered for its box: {c}")
-                expected = [cell["text"] for cell in probe["cells"]]
-                if readouts != expected:
-                    failures.append(f"{where}: readouts {readouts} != {expected}")
-                if tab == "Weights" and not _typeset(page):
-                    failures.append(f"{where}: the gate equations were not typeset")
-                if tab == "Ablation":
-                    a, m = layout["panels"][:2]
-                    side = abs(a - m) < 5
-                    if side != (width >= 1100):
-                        failures.append(f"{where}: panels side by side={side}")
+        _check_all_sizes(page, artifacts_dir, front_end, ratio)
         assert harness.lab_outputs_errors(page) == []
-        assert not console, console
-        assert not failures, "\n".join(failures)
+        assert not errors, errors
     finally:
-        harness.dump_json(artifacts_dir / f"layout_ratio{ratio}.json", results)
+        context.close()
+
+
+@pytest.mark.parametrize("ratio", [1, 2])
+def test_explorer_fits_reads_out_and_keeps_text_readable_in_jupyterlab(
+    browser, lab_server, notebook_dir, artifacts_dir, ratio
+):
+    _run_in_jupyter(
+        browser, lab_server, notebook_dir, artifacts_dir, "jupyterlab", ratio, "lab/tree"
+    )
+
+
+@pytest.mark.parametrize("ratio", [1, 2])
+def test_explorer_fits_reads_out_and_keeps_text_readable_in_notebook7(
+    browser, notebook7_server, notebook_dir, artifacts_dir, ratio
+):
+    _run_in_jupyter(
+        browser, notebook7_server, notebook_dir, artifacts_dir, "notebook7", ratio, "notebooks"
+    )
+
+
+@pytest.fixture(scope="module")
+def voila_layout_server(request, chromium_path, notebook_dir, tmp_path_factory):
+    """Voila serving the layout notebook (each page load runs it in a new kernel)."""
+    notebook = _write_notebook(notebook_dir, "layout_voila.ipynb")
+    server = harness.start_voila(notebook, tmp_path_factory.mktemp("voila_layout"))
+    request.addfinalizer(server.stop)
+    return server
+
+
+#: Tracebacks Voila shows in the page (it runs with --show_tracebacks=True).
+VOILA_TRACEBACK_JS = """() => {
+  const t = document.body ? document.body.innerText : '';
+  const i = t.indexOf('Traceback (most recent call last)');
+  return i >= 0 ? [t.slice(i, i + 2000)] : [];
+}"""
+
+
+@pytest.mark.parametrize("ratio", [1, 2])
+def test_explorer_fits_reads_out_and_keeps_text_readable_in_voila(
+    browser, voila_layout_server, artifacts_dir, ratio
+):
+    context, page, errors = _new_page(browser, ratio)
+    try:
+        # Voila runs the notebook before it sends the page: don't wait for "load".
+        page.goto(voila_layout_server.url(""), wait_until="commit", timeout=RUN_TIMEOUT * 1000)
+        page.wait_for_function(
+            "() => !!document.querySelector('.lw-explorer .lw-canvas img[data-ratio]')"
+            " && !!document.querySelector('.lw-test-probe-in input')",
+            timeout=RUN_TIMEOUT * 1000,
+        )
+        assert page.evaluate(VOILA_TRACEBACK_JS) == []
+        _check_all_sizes(page, artifacts_dir, "voila", ratio)
+        assert harness.lab_outputs_errors(page) == []
+        assert page.evaluate(VOILA_TRACEBACK_JS) == []
+        assert not errors, errors
+    finally:
         context.close()

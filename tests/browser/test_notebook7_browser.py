@@ -18,13 +18,6 @@ pytestmark = pytest.mark.browser
 NOTEBOOK = "weather_forecast.ipynb"
 
 
-@pytest.fixture(scope="module")
-def notebook7_server(request, chromium_path, notebook_dir, tmp_path_factory) -> harness.Server:
-    server = harness.start_notebook7(notebook_dir, tmp_path_factory.mktemp("notebook7"))
-    request.addfinalizer(server.stop)
-    return server
-
-
 def test_weather_notebook_in_notebook7(page, notebook7_server, artifacts_dir):
     harness.lab_open_notebook(page, notebook7_server, NOTEBOOK, timeout=120, route="notebooks")
     assert page.evaluate("() => document.body.dataset.notebook") == "notebooks", (
