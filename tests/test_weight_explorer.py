@@ -240,13 +240,74 @@ def test_lesson_follows_the_gate_and_activations():
 
 
 def test_a_big_layer_is_downsampled_and_says_so():
-    model = _seq(layers.LSTM(300), f=8)
+    # 400 units: a single gate's heatmap (given the blank band above it back) is about
+    # 300 px tall in the default figure.
+    model = _seq(layers.LSTM(400), f=8)
     w = WeightExplorer(model, gate="all", matrix="U")
     shown = w.display.im_.get_array()
-    assert shown.shape[0] < 300 and shown.shape[1] < 1200
+    assert shown.shape[0] < 400 and shown.shape[1] < 1600
     assert "downsampled" in w.display.title_.get_text()
     w.gate = "f"
-    assert "downsampled" in w.display.title_.get_text()  # 300 rows, fewer pixels
+    assert "downsampled" in w.display.title_.get_text()  # 400 rows, fewer pixels
+    assert w.error.value == ""
+
+
+def _above_heatmap(w) -> dict:
+    """Pixels between the figure's top and the heatmap's, and the boxes of the text there."""
+    fig = w.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    return {
+        "gap": fig.bbox.height - w.display.ax_.bbox.y1,
+        "axes_top": w.display.ax_.bbox.y1,
+        "title": w.display.title_.get_window_extent(renderer),
+        "labels": [t.get_window_extent(renderer) for t in w.display.gate_labels_],
+        "figure": fig.bbox,
+    }
+
+
+def _check_text_fits(box: dict, where: str, *, across: bool = True) -> None:
+    fig, title = box["figure"], box["title"]
+    assert title.y1 <= fig.y1, (where, title)
+    if across:
+        assert title.x0 >= fig.x0 and title.x1 <= fig.x1, (where, title)
+    floor = max([box["axes_top"], *(b.y1 for b in box["labels"])])
+    assert title.y0 >= floor - 0.5, f"{where}: the title overlaps what is under it"
+    for label in box["labels"]:
+        assert label.y0 >= box["axes_top"] - 0.5 and label.y1 <= fig.y1, (where, label)
+
+
+@pytest.mark.parametrize(("width", "ratio"), [(600, 1.0), (1000, 2.0), (1600, 1.0)])
+def test_one_gate_leaves_no_blank_band_above_the_heatmap(stacked, width, ratio):
+    w = WeightExplorer(stacked, NAMES, layer="lstm", gate="all")
+    w.canvas.display_width, w.canvas.pixel_ratio = width, ratio  # as the browser reports
+    every = _above_heatmap(w)
+    w.gate = "f"
+    one = _above_heatmap(w)
+    assert w.display.gate_labels_ == [] and every["labels"]
+    # The gate labels' row (their height and the larger title pad) is given back.
+    label_height = every["labels"][0].height
+    assert one["gap"] < every["gap"] - label_height, (one["gap"], every["gap"])
+    for box, where in ((every, "all gates"), (one, "gate f")):
+        _check_text_fits(box, f"{where} at {width}px, ratio {ratio}")
+    assert lw.plots.smallest_text_px(w.figure) >= 10
+    w.gate = "all"  # and back: the room for the gate labels comes back
+    assert _above_heatmap(w)["gap"] == pytest.approx(every["gap"])
+
+
+def test_a_downsampled_title_gets_its_second_line_inside_the_figure():
+    model = _seq(layers.LSTM(300), f=8)
+    w = WeightExplorer(model, gate="f", matrix="U")
+    w.canvas.display_width = 600
+    assert "\n" in w.display.title_.get_text()  # downsampled: two lines
+    two = _above_heatmap(w)
+    # Top to bottom only: the long second line is wider than a 600 px figure (left alone).
+    _check_text_fits(two, "downsampled U_f", across=False)
+    w.matrix = "W"  # 8 x 300: one line, the heatmap moves up
+    one = _above_heatmap(w)
+    assert "\n" not in w.display.title_.get_text()
+    assert one["gap"] < two["gap"]
+    _check_text_fits(one, "W_f")
     assert w.error.value == ""
 
 

@@ -11,7 +11,7 @@ from matplotlib.collections import PolyCollection
 from PIL import Image
 
 from lstm_widgets import GateWeights, WeightHeatmapDisplay
-from lstm_widgets.plots import fixed_weight_axes
+from lstm_widgets.plots import fixed_weight_axes, weight_axes_rect
 from lstm_widgets.plots._figure import downsample, new_figure, render_png
 from lstm_widgets.widgets._equations import (
     gate_equations,
@@ -249,6 +249,22 @@ def test_no_pyplot_figure_is_made(gw):
 
 # ---------------------------------------------------------------------------------------------
 # Fast rendering gives the same pixels as a full draw
+
+
+def test_the_top_margin_holds_only_what_is_shown_above_the_heatmap():
+    fig = new_figure((7.5, 4.0))
+    top = {}
+    for labels, lines in ((True, 2), (True, 1), (False, 2), (False, 1)):
+        _, bottom, _, height = weight_axes_rect(fig, gate_labels=labels, title_lines=lines)
+        top[labels, lines] = 1.0 - (bottom + height)
+    assert top[False, 1] < top[False, 2] < top[True, 2]
+    assert top[False, 1] < top[True, 1] < top[True, 2]
+    # The default keeps room for everything: the layout fixed_weight_axes always had.
+    ax = fixed_weight_axes(fig)
+    assert ax.get_position().bounds == pytest.approx(weight_axes_rect(fig))
+    assert 1.0 - ax.get_position().y1 == pytest.approx(top[True, 2])
+    with pytest.raises(ValueError, match="title_lines >= 1"):
+        weight_axes_rect(fig, title_lines=0)
 
 
 def test_blitted_frames_equal_full_draws(rng):

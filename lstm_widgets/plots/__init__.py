@@ -22,7 +22,7 @@ from ._sizing import (
     resize_figure,
     smallest_text_px,
 )
-from ._weight_layout import fixed_weight_axes
+from ._weight_layout import fixed_weight_axes, weight_axes_rect
 from ._weights import WeightHeatmapDisplay
 
 __all__ = [
@@ -50,4 +50,5 @@ __all__ = [
     "renderer_for",
     "resize_figure",
     "smallest_text_px",
+    "weight_axes_rect",
 ]

@@ -10,6 +10,9 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 
 _MAX_NAME = 18
+#: Points between a weight heatmap and its title: with the gate labels between, and without.
+TITLE_PAD_GATE_LABELS = 18.0
+TITLE_PAD = 6.0
 
 
 def nice_step(n: int, max_ticks: int) -> int:
@@ -64,12 +67,19 @@ def row_ticks(
 
 
 def fixed_weight_axes(
-    figure: Figure, *, row_labels: Sequence[str] = (), colorbar: bool = True
+    figure: Figure,
+    *,
+    row_labels: Sequence[str] = (),
+    colorbar: bool = True,
+    gate_labels: bool = True,
+    title_lines: int = 2,
 ) -> Axes:
     """Add an Axes at a fixed position sized for the labels of a weight heatmap.
 
     The figure's layout engine is switched off, so nothing moves from one view to the next
-    and :meth:`WeightHeatmapDisplay.render_png` can reuse cached backgrounds.
+    and :meth:`WeightHeatmapDisplay.render_png` can reuse cached backgrounds. The top
+    margin holds what the view shows above the heatmap (see :func:`weight_axes_rect`);
+    move the Axes with ``ax.set_position(weight_axes_rect(...))`` when that changes.
 
     Parameters
     ----------
@@ -79,6 +89,10 @@ def fixed_weight_axes(
         The longest row tick labels that may be shown (feature names); room is made for them.
     colorbar : bool, default=True
         Leave room on the right for the inset colorbar.
+    gate_labels : bool, default=True
+        Leave room above the heatmap for the gate labels of the "all gates" view.
+    title_lines : int, default=2
+        Lines of title to leave room for (a downsampled view has two).
 
     Returns
     -------
@@ -86,6 +100,38 @@ def fixed_weight_axes(
         The new Axes.
     """
     figure.set_layout_engine("none")
+    rect = weight_axes_rect(
+        figure,
+        row_labels=row_labels,
+        colorbar=colorbar,
+        gate_labels=gate_labels,
+        title_lines=title_lines,
+    )
+    return figure.add_axes(rect)
+
+
+def weight_axes_rect(
+    figure: Figure,
+    *,
+    row_labels: Sequence[str] = (),
+    colorbar: bool = True,
+    gate_labels: bool = True,
+    title_lines: int = 2,
+) -> tuple[float, float, float, float]:
+    """Return where a weight heatmap's Axes sit: (left, bottom, width, height) in figure fractions.
+
+    Margins are pixels worked out from the font sizes, so that no label is cut at any
+    figure size; the top one holds only what is shown there: the title (``title_lines``
+    lines, :data:`TITLE_PAD` points above the heatmap) and, for ``gate_labels``, the
+    gate labels between them (the title then sits :data:`TITLE_PAD_GATE_LABELS` points up).
+
+    Raises
+    ------
+    ValueError
+        When the figure is too small to leave 40 x 40 pixels for the heatmap.
+    """
+    if title_lines < 1:
+        raise ValueError(f"Expected title_lines >= 1, received {title_lines!r}.")
     dpi = figure.dpi
     fig_w, fig_h = figure.get_size_inches() * dpi
     px = dpi / 72.0  # pixels per point
@@ -94,7 +140,9 @@ def fixed_weight_axes(
     widest = max(_text_width(figure, s, tick) for s in labels)
     left = widest + (tick * 1.4 + 3.5 + 10) * px  # tick labels, ylabel, tick marks, padding
     bottom = (tick * 2.8 + 3.5 + 8) * px  # tick labels, xlabel, tick marks, padding
-    top = (tick * 2.6 + 22 + 8) * px  # two title lines, gate labels, padding
+    pad = TITLE_PAD_GATE_LABELS if gate_labels else TITLE_PAD
+    # Title lines (1.2 line spacing, descent), its pad, the title's own offset, padding.
+    top = (tick * (1.2 * title_lines + 0.2) + pad + 4 + 8) * px
     # Colorbar tick marks and labels (as wide as "-0.0005"), its rotated label, padding.
     cbar_labels = _text_width(figure, "\u22120.0005", tick) + (3.5 + 3.5 + 4 + tick * 1.3 + 6) * px
     right_fixed = cbar_labels if colorbar else 12 * px
@@ -106,7 +154,7 @@ def fixed_weight_axes(
             f"Expected a figure large enough for a heatmap, received one of "
             f"{fig_w / dpi:.1f} x {fig_h / dpi:.1f} inches; make it larger."
         )
-    return figure.add_axes((left / fig_w, bottom / fig_h, width / fig_w, height / fig_h))
+    return (left / fig_w, bottom / fig_h, width / fig_w, height / fig_h)
 
 
 def _text_width(figure: Figure, text: str, size: float) -> float:

@@ -18,6 +18,7 @@ from ..core import (
 from ._figure import ShowsAsPNG, axes_or_new, merge_style
 from ._labels import check_feature_names
 from ._weight_artists import WeightArtists
+from ._weight_layout import TITLE_PAD, TITLE_PAD_GATE_LABELS
 from ._weight_views import WeightViews
 
 _KEEP = object()
@@ -363,7 +364,7 @@ class WeightHeatmapDisplay(WeightArtists, ShowsAsPNG):
             self._apply_bars(view)
         else:
             self._apply_heatmap(view)
-        pad = 18.0 if self.gate == "all" else 6.0
+        pad = TITLE_PAD_GATE_LABELS if self.gate == "all" else TITLE_PAD
         self.title_ = self.ax_.set_title(view.title, pad=pad, fontsize="medium")
 
 

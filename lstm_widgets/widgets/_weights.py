@@ -20,7 +20,12 @@ from ..core import (
     resolve_matrix,
     resolve_scale,
 )
-from ..plots import WeightHeatmapDisplay, check_feature_names, fixed_weight_axes
+from ..plots import (
+    WeightHeatmapDisplay,
+    check_feature_names,
+    fixed_weight_axes,
+    weight_axes_rect,
+)
 from ._base import FigureView, Resolved, as_trait_error, check_layer
 from ._equations import equations_html, weights_lesson
 from ._readouts import weight_readout
@@ -199,7 +204,9 @@ class WeightExplorer(WeightControls, FigureView):
         self.matrix, self.scale = start_matrix, start_scale
         self.epoch, self.view = start_epoch, start_view
         self._build_controls(start)
-        self._ax = fixed_weight_axes(self.figure, row_labels=self._feature_names or ())
+        # Title lines each (layer, gate, matrix) needs: 2 once it was seen downsampled.
+        self._title_lines: dict[tuple[str, str, str], int] = {}
+        self._ax = fixed_weight_axes(self.figure, **self._margins())
         self.display = WeightHeatmapDisplay(self._weights(start), layer_name=start.name)
         self._start()
 
@@ -284,6 +291,7 @@ class WeightExplorer(WeightControls, FigureView):
     def _draw(self) -> None:
         entry = self._entries[self.layer]
         gw = self._weights(entry)
+        self._ax.set_position(weight_axes_rect(self.figure, **self._margins()))
         self.display.update(  # draws in place once plotted; before, only sets the view
             gate_weights=gw,
             layer_name=self._title_name(entry),
@@ -295,6 +303,7 @@ class WeightExplorer(WeightControls, FigureView):
         )
         if getattr(self.display, "ax_", None) is None:  # the one draw of construction
             self.display.plot(self._ax)
+        self._fit_title()
         if self.epoch_label is not None:
             since = f"change since epoch {self._source.epochs[0]}"
             self.display.colorbar_.set_label(since if self.view == "change" else "weight")
@@ -331,5 +340,28 @@ class WeightExplorer(WeightControls, FigureView):
         """Place the heatmap afresh for the new size: its margins are pixels, not fractions."""
         self._png_cache.clear()
         self._ax.remove()
-        self._ax = fixed_weight_axes(self.figure, row_labels=self._feature_names or ())
+        self._title_lines.clear()  # downsampling depends on the size
+        self._ax = fixed_weight_axes(self.figure, **self._margins())
         self.display.plot(self._ax)
+        self._fit_title()
+
+    def _margins(self) -> dict[str, Any]:
+        """Return what the heatmap's margins must hold for the view on show (no blank band)."""
+        return {
+            "row_labels": self._feature_names or (),
+            "gate_labels": self.gate == "all",
+            "title_lines": self._title_lines.get((self.layer, self.gate, self.matrix), 1),
+        }
+
+    def _fit_title(self) -> None:
+        """Lower the heatmap when the title drawn has more lines than room was left for.
+
+        A downsampled view adds a line; a smaller heatmap is downsampled at least as much,
+        so one step is enough. The need is remembered, so the view is drawn once next time.
+        """
+        lines = self.display.title_.get_text().count("\n") + 1
+        if lines <= self._margins()["title_lines"]:
+            return
+        self._title_lines[(self.layer, self.gate, self.matrix)] = lines
+        self._ax.set_position(weight_axes_rect(self.figure, **self._margins()))
+        self.display.update()
