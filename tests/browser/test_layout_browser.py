@@ -11,7 +11,8 @@ shows their values (expected values are computed in the kernel from the model an
 results, not from the drawing).
 
 One server per front end and one notebook run per front end and ratio: the viewport is
-resized for the widths. Screenshots go to
+resized for the widths (in Notebook 7 with View > Enable Full Width Notebook on: by default
+its cells stay about 1100 px wide). Screenshots go to
 ``test-artifacts/layout_{front end}_ratio{r}_width{w}_{tab}.png``.
 """
 
@@ -295,34 +296,49 @@ def _readouts(page, picture: dict, cells: list[dict]) -> list[str]:
     return seen
 
 
+EXPLORER_WIDTH_JS = "() => document.querySelector('.lw-explorer').getBoundingClientRect().width"
+
+
+def _explorer_width(page) -> float:
+    """The explorer's CSS width once it holds still (layout after a resize takes a moment)."""
+    last = page.evaluate(EXPLORER_WIDTH_JS)
+    for _ in range(20):
+        page.wait_for_timeout(250)
+        now = page.evaluate(EXPLORER_WIDTH_JS)
+        if now == last:
+            break
+        last = now
+    return last
+
+
 def _set_output_width(page, width: int) -> None:
     """Resize the viewport so that the explorer is ``width`` CSS px wide.
 
-    The page's chrome around the output (side panels, margins, scroll bar) is measured,
-    not assumed: one step to the estimate, a second to correct what is left.
+    The page's chrome around the output (side panels, margins that grow with the window,
+    a scroll bar) is measured, not assumed: step to the estimate, then correct what is left.
     """
-    for _ in range(2):
-        shown = page.evaluate(
-            "() => document.querySelector('.lw-explorer').getBoundingClientRect().width"
-        )
+    seen = []
+    for _ in range(5):
+        shown = _explorer_width(page)
+        viewport = page.viewport_size["width"]
+        seen.append((viewport, shown))
         if abs(shown - width) <= 1:
             return
-        viewport = page.viewport_size
-        page.set_viewport_size({"width": round(viewport["width"] + width - shown), "height": 1100})
-        page.wait_for_function(
-            "(w) => Math.abs(document.querySelector('.lw-explorer')"
-            ".getBoundingClientRect().width - w) <= 1",
-            arg=width,
-            timeout=CHANGE_TIMEOUT * 1000,
-        )
+        page.set_viewport_size({"width": round(viewport + width - shown), "height": 1100})
+    raise AssertionError(f"no viewport gives a {width}px explorer: (viewport, width) {seen}")
 
 
 def _check_tab(page, probe: _Probe, width: int, tab: str, ratio: int) -> tuple[dict, list[str]]:
     """Lay ``tab`` out at ``width`` and return its measures and what is wrong with it."""
     _show_tab(page, tab)
     _wait(page, SETTLED_JS, width, f"{tab} at {width}px not re-rendered")
-    layout = page.evaluate(LAYOUT_JS)
     reply = probe(tab)
+    # Typing into the probe scrolled the page: bring the picture back before measuring
+    # where to point.
+    page.locator(
+        ".lw-explorer img.lw-canvas-image >> visible=true"
+    ).first.scroll_into_view_if_needed()
+    layout = page.evaluate(LAYOUT_JS)
     picture = layout["canvases"][0]
     # Figure text on screen: its size at 100 dpi times the scale it is shown at.
     scales = [c["width"] * c["ratio"] / c["natural"] for c in layout["canvases"]]
@@ -375,6 +391,20 @@ def _check_all_sizes(page, artifacts_dir: Path, front_end: str, ratio: int) -> N
     assert not failures, "\n".join(failures)
 
 
+#: A page error Notebook 7 raises on its own while loading (its settings code, in its own
+#: ``notebook_core`` bundle; also seen in the weather notebook's Notebook 7 console), not
+#: ours: it is left out of the errors a test fails on.
+NOTEBOOK7_OWN_ERROR = ("reading 'schema'", "/static/notebook/notebook_core")
+
+
+def _page_error(error) -> str | None:
+    """The text of a page error, or None for Notebook 7's own load-time error."""
+    stack = getattr(error, "stack", "") or ""
+    if NOTEBOOK7_OWN_ERROR[0] in str(error) and NOTEBOOK7_OWN_ERROR[1] in stack:
+        return None
+    return f"pageerror: {error}"
+
+
 def _new_page(browser, ratio: int):
     context = browser.new_context(
         viewport={"width": 1400, "height": 1100}, device_scale_factor=ratio
@@ -382,7 +412,7 @@ def _new_page(browser, ratio: int):
     context.set_default_timeout(60_000)
     page = context.new_page()
     errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+    page.on("pageerror", lambda e: errors.append(_page_error(e)))
     return context, page, errors
 
 
@@ -399,11 +429,31 @@ def _run_in_jupyter(browser, server, notebook_dir, artifacts_dir, front_end, rat
             timeout=RUN_TIMEOUT * 1000,
         )
         harness.lab_wait_idle(page, timeout=RUN_TIMEOUT)
+        if front_end == "notebook7":
+            _notebook7_full_width(page)
         _check_all_sizes(page, artifacts_dir, front_end, ratio)
         assert harness.lab_outputs_errors(page) == []
         assert not errors, errors
     finally:
         context.close()
+
+
+def _notebook7_full_width(page) -> None:
+    """Turn on View > Enable Full Width Notebook, as a user wanting 1600 px would.
+
+    By default Notebook 7 keeps cells about 1100 px wide whatever the window.
+    """
+    page.evaluate(
+        """() => {
+          const app = window.jupyterapp, w = app.shell.currentWidget;
+          if (!w.hasClass('jp-mod-fullwidth')) app.commands.execute('notebook:toggle-full-width');
+          return true;
+        }"""
+    )
+    page.wait_for_function(
+        "() => window.jupyterapp.shell.currentWidget.hasClass('jp-mod-fullwidth')",
+        timeout=CHANGE_TIMEOUT * 1000,
+    )
 
 
 @pytest.mark.parametrize("ratio", [1, 2])
@@ -458,6 +508,6 @@ def test_explorer_fits_reads_out_and_keeps_text_readable_in_voila(
         _check_all_sizes(page, artifacts_dir, "voila", ratio)
         assert harness.lab_outputs_errors(page) == []
         assert page.evaluate(VOILA_TRACEBACK_JS) == []
-        assert not errors, errors
+        assert not [e for e in errors if e], errors
     finally:
         context.close()
