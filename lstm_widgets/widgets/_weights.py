@@ -291,7 +291,7 @@ class WeightExplorer(WeightControls, FigureView):
     def _draw(self) -> None:
         entry = self._entries[self.layer]
         gw = self._weights(entry)
-        self._ax.set_position(weight_axes_rect(self.figure, **self._margins()))
+        self._place_heatmap()
         self.display.update(  # draws in place once plotted; before, only sets the view
             gate_weights=gw,
             layer_name=self._title_name(entry),
@@ -363,5 +363,12 @@ class WeightExplorer(WeightControls, FigureView):
         if lines <= self._margins()["title_lines"]:
             return
         self._title_lines[(self.layer, self.gate, self.matrix)] = lines
-        self._ax.set_position(weight_axes_rect(self.figure, **self._margins()))
+        self._place_heatmap()
         self.display.update()
+
+    def _place_heatmap(self) -> None:
+        """Move the heatmap's Axes to where this view's margins put it (if they moved)."""
+        rect = weight_axes_rect(self.figure, **self._margins())
+        now = self._ax.get_position().bounds
+        if any(abs(a - b) > 1e-9 for a, b in zip(now, rect, strict=True)):
+            self._ax.set_position(rect)
