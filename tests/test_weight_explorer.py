@@ -266,11 +266,10 @@ def _above_heatmap(w) -> dict:
     }
 
 
-def _check_text_fits(box: dict, where: str, *, across: bool = True) -> None:
+def _check_text_fits(box: dict, where: str) -> None:
     fig, title = box["figure"], box["title"]
     assert title.y1 <= fig.y1, (where, title)
-    if across:
-        assert title.x0 >= fig.x0 and title.x1 <= fig.x1, (where, title)
+    assert title.x0 >= fig.x0 and title.x1 <= fig.x1, (where, title)
     floor = max([box["axes_top"], *(b.y1 for b in box["labels"])])
     assert title.y0 >= floor - 0.5, f"{where}: the title overlaps what is under it"
     for label in box["labels"]:
@@ -301,8 +300,7 @@ def test_a_downsampled_title_gets_its_second_line_inside_the_figure():
     w.canvas.display_width = 600
     assert "\n" in w.display.title_.get_text()  # downsampled: two lines
     two = _above_heatmap(w)
-    # Top to bottom only: the long second line is wider than a 600 px figure (left alone).
-    _check_text_fits(two, "downsampled U_f", across=False)
+    _check_text_fits(two, "downsampled U_f")
     w.matrix = "W"  # 8 x 300: one line, the heatmap moves up
     one = _above_heatmap(w)
     assert "\n" not in w.display.title_.get_text()

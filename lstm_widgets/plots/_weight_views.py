@@ -98,10 +98,7 @@ class WeightViews:
         vmax = self.vmax(gate, matrix, scale, pixels)
         title = self.title(gate, matrix, values.shape)
         if fr * fc > 1:
-            title += (
-                f"\ndownsampled for display: means of {fr} \u00d7 {fc} blocks "
-                f"(shown {_shape(shown.shape)}; more cells than pixels)"
-            )
+            title += f"\ndownsampled: means of {fr} \u00d7 {fc} blocks, {_shape(shown.shape)} shown"
         return WeightView(values=values, shown=shown, blocks=(fr, fc), vmax=vmax, title=title)
 
     def title(self, gate: str, matrix: str, shape: tuple[int, ...]) -> str:
