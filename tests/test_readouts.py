@@ -165,3 +165,20 @@ def test_memory_readout_names_the_lag_the_share_kept_and_the_ablation_there():
     # Lag 2 is position t=2 (importance 4, the largest); lag 3 is t=1 (importance 1).
     assert memory_readout(d, d.ax_, 2.0, 0.0).endswith("; ablation +1.00 of its largest")
     assert memory_readout(d, d.ax_, 3.0, 0.0).endswith("; ablation +0.25 of its largest")
+
+
+def test_memory_axes_hold_an_ablation_step_that_lowers_the_error():
+    T = 4
+    retention = np.array([[1.0, 1.0], [0.5, 0.7], [0.25, 0.45], [0.1, 0.3]])
+
+    class Ablation:  # ablating t=3 (lag 1) helps: negative importance, -0.5 of the largest
+        importance = np.array([0.0, 1.0, 2.0, -1.0])
+        lags = T - np.arange(T)
+
+    d = MemoryRetentionDisplay(retention, retention.mean(1), np.arange(1, T + 1), 2.0).plot()
+    assert d.ax_.get_ylim()[0] == pytest.approx(-0.02)
+    d.update(ablation=Ablation())
+    low, high = d.ax_.get_ylim()
+    assert low < -0.5 < 1.0 < high  # every point of the red curve is inside the axes
+    d.clear_ablation()
+    assert d.ax_.get_ylim() == pytest.approx((-0.02, 1.05))

@@ -150,7 +150,6 @@ class MemoryRetentionDisplay(ShowsAsPNG):
         (self.ablation_line_,) = ax.plot([], [], color="C3", lw=1.8, marker="o", ms=3)
         ax.set_xlabel("lag k (written at step t-k)")
         ax.set_ylabel("share of cell state kept")
-        ax.set_ylim(-0.02, 1.05)
         self._max_unit_lines = max_unit_lines
         self._legend_with_ablation: bool | None = None  # no legend on these axes yet
         self._refresh()
@@ -190,11 +189,15 @@ class MemoryRetentionDisplay(ShowsAsPNG):
         self.units_.set_segments(list(segments))
         self.mean_line_.set_data(self.lags, self.mean)
         self.half_line_.set_xdata([self.mean_half_life, self.mean_half_life])
+        bottom = -0.02
         if self.ablation is not None:
             lags, values = _normalised_importance(self.ablation)
             self.ablation_line_.set_data(lags, values)
+            if np.any(np.isfinite(values)):  # a step whose ablation helps goes below 0
+                bottom = min(bottom, float(np.nanmin(values)) - 0.05)
         else:
             self.ablation_line_.set_data([], [])
+        self.ax_.set_ylim(bottom, 1.05)
         self._legend(with_ablation=self.ablation is not None)
         self.ax_.set_xlim(0.5, T + 0.5)
         half = (
