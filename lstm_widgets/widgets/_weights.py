@@ -306,7 +306,7 @@ class WeightExplorer(WeightControls, FigureView):
         self._fit_title()
         if self.epoch_label is not None:
             since = f"change since epoch {self._source.epochs[0]}"
-            self.display.colorbar_.set_label(since if self.view == "change" else "weight")
+            self.display.set_colorbar_label(since if self.view == "change" else "weight")
             self.epoch_label.value = f"epoch {self.epoch}"
 
     def _write_lesson(self) -> None:
