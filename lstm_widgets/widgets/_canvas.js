@@ -47,6 +47,7 @@ function render({ model, el }) {
     img.src = next;
     if (url) URL.revokeObjectURL(url);
     url = next;
+    model.send({ type: "shown" }); // Python sends what it held back until the picture is on screen
   }
 
   // --- the size: integer CSS width of the box and devicePixelRatio, debounced.

@@ -286,6 +286,7 @@ class WeightExplorer(WeightControls, FigureView):
         # The lesson after the picture: the browser typesets it (MathJax), which would hold
         # back the picture's message queued behind it.
         if self._safely(self._draw):
+            self.canvas.hold_until_shown(self.lesson, self.equations)
             self._safely(self._write_lesson, refresh=False)
 
     def _draw(self) -> None:
