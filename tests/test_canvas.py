@@ -283,3 +283,46 @@ def test_the_wheel_ships_the_front_end(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "lstm_widgets/widgets/_canvas.js" in names
     assert "lstm_widgets/widgets/_canvas.css" in names
+
+
+# --- text held back until the picture is on screen ----------------------------------------
+
+
+def test_held_text_is_sent_once_the_front_end_shows_the_picture():
+    import ipywidgets as ipw
+
+    canvas, _ = _heatmap_canvas()
+    text = ipw.HTMLMath("old")
+    sent = []
+    text.comm.send = lambda data=None, buffers=None, **kw: sent.append(data["state"])
+    canvas.hold_until_shown(text)  # no front end has reported a size: nothing held
+    text.value = "one"
+    assert sent == [{"value": "one"}]
+    _front_end_update(canvas, display_width=800, pixel_ratio=1.0)  # a new picture is sent
+    canvas.hold_until_shown(text)
+    text.value = "two"
+    assert text.value == "two" and sent == [{"value": "one"}]
+    _front_end_custom(canvas, {"type": "shown"})
+    assert sent == [{"value": "one"}, {"value": "two"}]
+    canvas.show_png(canvas.value, pixel_ratio=canvas.image_ratio)  # the same picture
+    canvas.hold_until_shown(text)  # nothing on its way: nothing held
+    text.value = "three"
+    assert sent[-1] == {"value": "three"}
+
+
+def test_held_text_goes_out_with_the_next_hold_or_on_close():
+    import ipywidgets as ipw
+
+    canvas, _ = _heatmap_canvas()
+    text = ipw.HTMLMath("old")
+    sent = []
+    text.comm.send = lambda data=None, buffers=None, **kw: sent.append(data["state"])
+    _front_end_update(canvas, display_width=800, pixel_ratio=1.0)
+    canvas.hold_until_shown(text)
+    text.value = "one"
+    canvas.show_png(b"\x89PNG other", pixel_ratio=1.0)  # no "shown" came for the first
+    canvas.hold_until_shown(text)  # at most one update late
+    assert sent == [{"value": "one"}]
+    text.value = "two"
+    canvas.close()
+    assert sent == [{"value": "one"}, {"value": "two"}]

@@ -183,3 +183,18 @@ def test_heights_follow_the_width_between_min_and_max_height(model, data):
     assert _png_size(w) == (1800, 2 * round(900 * 4.6 / 7.5))
     with pytest.raises(traitlets.TraitError, match="min_height must be a positive"):
         w.canvas.min_height = -1.0
+
+
+def test_weight_explorer_sends_its_lesson_after_the_picture_is_shown(model):
+    w = lw.WeightExplorer(model, feature_names=NAMES, gate="f")
+    _report(w, 800, 2.0)
+    sent = []
+    w.lesson.comm.send = lambda data=None, buffers=None, **kw: sent.append(data["state"])
+    picture = w.canvas.value
+    w.gate = "o"
+    assert w.canvas.value != picture
+    assert "gate (o)" in w.lesson.value and sent == []  # Python sees it; the browser waits
+    w.canvas._handle_msg(
+        {"content": {"data": {"method": "custom", "content": {"type": "shown"}}}, "buffers": []}
+    )
+    assert sent == [{"value": w.lesson.value}]

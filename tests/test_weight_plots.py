@@ -284,6 +284,33 @@ def test_blitted_frames_equal_full_draws(rng):
     assert np.array_equal(_decode(disp.render_png()), _decode(render_png(fig)))
 
 
+def test_deferred_colorbar_draws_and_reads_as_an_eager_one(rng):
+    """The colorbar rebuilt only when drawn or read: same pixels and ticks as a fresh plot."""
+    gru = _gru(rng, reset_after=True)
+    names = ["temperature", "rain", "wind"]
+
+    def shown(gate, matrix, disp=None):
+        fig = new_figure((7.5, 4.0)) if disp is None else disp.figure_
+        if disp is None:
+            ax = fixed_weight_axes(fig, row_labels=names)
+            disp = WeightHeatmapDisplay(gru, feature_names=names, gate=gate, matrix=matrix)
+            disp.plot(ax)
+        return disp, _decode(disp.render_png()), _decode(render_png(fig))
+
+    moving = shown("z", "W")[0]
+    for gate, matrix in [("r", "W"), ("h", "U"), ("all", "b"), ("z", "W"), ("r", "W")]:
+        moving.update(gate=gate, matrix=matrix)
+        assert moving._colorbar.pending == (matrix != "b")  # set_clim marked, not rebuilt
+        _, fast, full = shown(gate, matrix, moving)
+        fresh, fresh_fast, fresh_full = shown(gate, matrix)
+        assert np.array_equal(fast, fresh_full) and np.array_equal(full, fresh_full)
+        assert np.array_equal(fresh_fast, fresh_full), (gate, matrix)
+        if matrix != "b":
+            ticks = moving.colorbar_.get_ticks()
+            np.testing.assert_array_equal(ticks, fresh.colorbar_.get_ticks())
+            assert moving.cax_.get_ylim() == fresh.cax_.get_ylim() == fresh.clim_
+
+
 def test_render_png_with_a_layout_engine_draws_everything(gw):
     disp = WeightHeatmapDisplay(gw, gate="f").plot()  # constrained layout: no blitting
     png = disp.render_png()

@@ -27,12 +27,32 @@ class WeightArtists:
     """Mixin: create, update and blit the artists of a weight view (see WeightHeatmapDisplay)."""
 
     # -----------------------------------------------------------------------------------------
+    # The colorbar: rebuilt for new colour limits only when drawn or read (a blitted frame
+    # usually pastes its cached pixels), see DeferredColorbar.
+
+    @property
+    def colorbar_(self):
+        """The colour scale of ``im_`` (up to date whenever read)."""
+        colorbar = getattr(self, "_colorbar", None)
+        return None if colorbar is None else colorbar.sync()
+
+    @property
+    def cax_(self):
+        """The colorbar's Axes (its ticks up to date whenever read)."""
+        colorbar = getattr(self, "_colorbar", None)
+        return None if colorbar is None else colorbar.sync().ax
+
+    def set_colorbar_label(self, label: str) -> None:
+        """Set the colorbar's label (without rebuilding its ticks)."""
+        self._colorbar.colorbar.set_label(label)
+
+    # -----------------------------------------------------------------------------------------
     # Artists
 
     def _remove_artists(self) -> None:
-        colorbar = getattr(self, "colorbar_", None)
+        colorbar = getattr(self, "_colorbar", None)
         if colorbar is not None:
-            colorbar.remove()  # removes its Axes too; before the image it listens to
+            colorbar.colorbar.remove()  # removes its Axes too; before the image it listens to
         for artist in [
             getattr(self, "im_", None),
             getattr(self, "zero_line_", None),
@@ -96,7 +116,7 @@ class WeightArtists:
         self._clear_bars()
         rows, cols = view.values.shape
         self.im_.set_visible(True)
-        self.cax_.set_visible(True)
+        self._cax.set_visible(True)
         self.im_.set_data(view.shown)
         self.im_.set_extent((-0.5, cols - 0.5, rows - 0.5, -0.5))
         self.im_.set_clim(-view.vmax, view.vmax)
@@ -114,7 +134,7 @@ class WeightArtists:
                 ax.set_ylabel(self.input_label)
             else:
                 ax.set_ylabel("previous hidden unit $h_{t-1}$")
-            self.colorbar_.set_label(self._cbar_label)
+            self._colorbar.colorbar.set_label(self._cbar_label)
             self._set_gate_marks(cols)
             self._static_key = key
 
@@ -131,7 +151,7 @@ class WeightArtists:
 
     def _apply_bars(self, view: WeightView) -> None:
         self.im_.set_visible(False)
-        self.cax_.set_visible(False)
+        self._cax.set_visible(False)
         n_rows, n = view.values.shape
         m = view.shown.shape[1]
         # Limits from a short list of round numbers, ticks at fixed fractions of them: the
@@ -217,11 +237,11 @@ class WeightArtists:
             inside = sorted((a for a in inside if a is not None), key=lambda a: a.zorder)
             return inside, [ax.title]
         inside = sorted([self.im_, *ax.spines.values(), *self.separators_], key=lambda a: a.zorder)
-        return inside, [self.cax_, ax.title]
+        return inside, [self._cax, ax.title]
 
     def _content_key(self, artist) -> tuple:
-        if artist is self.cax_:
-            return ("colorbar", self._static_key, self.clim_, self.cmap, self.cax_.get_ylabel())
+        if artist is self._cax:
+            return ("colorbar", self._static_key, self.clim_, self.cmap, self._cax.get_ylabel())
         return ("title", self._static_key, artist.get_text(), artist.get_fontsize())
 
     @property

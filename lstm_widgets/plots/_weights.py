@@ -15,6 +15,7 @@ from ..core import (
     resolve_matrix,
     resolve_scale,
 )
+from ._deferred_colorbar import DeferredColorbar
 from ._figure import ShowsAsPNG, axes_or_new, merge_style
 from ._labels import check_feature_names
 from ._weight_artists import WeightArtists
@@ -248,9 +249,9 @@ class WeightHeatmapDisplay(WeightArtists, ShowsAsPNG):
             imshow_kwargs,
         )
         self.im_ = ax.imshow(np.zeros((1, 1)), vmin=-1.0, vmax=1.0, **kwargs)
-        self.cax_ = ax.inset_axes([1.02, 0.0, 0.03, 1.0])
+        self._cax = ax.inset_axes([1.02, 0.0, 0.03, 1.0])
         cb_kwargs = merge_style({"label": "weight"}, colorbar_kwargs)
-        self.colorbar_ = fig.colorbar(self.im_, cax=self.cax_, **cb_kwargs)
+        self._colorbar = DeferredColorbar(fig.colorbar(self.im_, cax=self._cax, **cb_kwargs))
         self._cbar_label = cb_kwargs["label"]
         self._bar_kwargs = dict(bar_kwargs or {})
         self.bars_: list = []

@@ -8,6 +8,13 @@ const HOVER_TIMEOUT_MS = 1000;
 /** CSS pixels between the pointer and the readout. */
 const TIP_OFFSET = 14;
 
+/** Width in pixels from a PNG's IHDR chunk (bytes 16..19, big-endian); 0 if not a PNG. */
+function pngWidth(data) {
+  const bytes = data instanceof ArrayBuffer ? new DataView(data) : data;
+  if (!bytes || bytes.byteLength < 24 || bytes.getUint32(12) !== 0x49484452) return 0; // "IHDR"
+  return bytes.getUint32(16);
+}
+
 function render({ model, el }) {
   el.classList.add("lw-canvas");
   const img = document.createElement("img");
@@ -19,10 +26,12 @@ function render({ model, el }) {
   tip.hidden = true;
   el.append(img, tip);
 
-  // --- the picture: a blob URL, decoded before it replaces the shown one (no size flicker).
+  // --- the picture: a blob URL set at once (the browser decodes it once, off the main
+  // thread, and keeps showing the old picture until the new one is ready); its CSS width
+  // comes from the PNG header, so the size never flickers. Python hears when it is shown.
   let url = null;
   let shown = 0;
-  async function showImage() {
+  function showImage() {
     const token = ++shown;
     const data = model.get("value");
     if (!data || data.byteLength === 0) {
@@ -31,22 +40,20 @@ function render({ model, el }) {
     }
     const next = URL.createObjectURL(new Blob([data], { type: "image/png" }));
     const ratio = model.get("image_ratio") || 1;
-    const probe = new Image();
-    probe.src = next;
-    try {
-      await probe.decode();
-    } catch (err) {
-      // An undecodable PNG: show it anyway (the browser's broken-image box says so).
-    }
-    if (token !== shown) {
-      URL.revokeObjectURL(next);
-      return;
-    }
-    img.style.width = probe.naturalWidth ? `${probe.naturalWidth / ratio}px` : "";
+    const width = pngWidth(data);
+    img.style.width = width ? `${width / ratio}px` : "";
     img.dataset.ratio = String(ratio); // device pixels per CSS pixel the PNG was drawn for
     img.src = next;
-    if (url) URL.revokeObjectURL(url);
+    const before = url;
     url = next;
+    const told = () => {
+      if (before) URL.revokeObjectURL(before); // the old picture is no longer on show
+      // Python sends what it held back (typeset text) once the picture is painted.
+      if (token === shown) model.send({ type: "shown" });
+    };
+    // After the frame that paints it (a timeout set in an animation frame runs after paint).
+    const afterPaint = () => requestAnimationFrame(() => setTimeout(told, 0));
+    img.decode().then(afterPaint, afterPaint); // an undecodable PNG shows the broken-image box
   }
 
   // --- the size: integer CSS width of the box and devicePixelRatio, debounced.

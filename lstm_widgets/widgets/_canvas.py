@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import pathlib
 from collections.abc import Callable as CallableType
+from contextlib import AbstractContextManager
 
 import anywidget
 import traitlets as t
-from ipywidgets import CallbackDispatcher
+from ipywidgets import CallbackDispatcher, Widget
 from matplotlib.figure import Figure
 
 from .. import plots
@@ -104,6 +105,8 @@ class FigureCanvas(anywidget.AnyWidget):
 
     def __init__(self, figure: Figure | None = None, **kwargs) -> None:
         self._resize_callbacks = CallbackDispatcher()
+        self._held: list[AbstractContextManager] = []  # syncs waiting for the picture
+        self._awaiting_shown = False
         self._size_done: tuple[int, float] | None = None
         self._width = 0
         super().__init__(figure=figure, **kwargs)
@@ -182,7 +185,34 @@ class FigureCanvas(anywidget.AnyWidget):
         """
         with self.hold_sync():
             self.image_ratio = float(pixel_ratio)
+            self._awaiting_shown = self._awaiting_shown or png != self.value
             self.value = png
+
+    def hold_until_shown(self, *widgets: Widget) -> None:
+        """Hold back the state of ``widgets`` until the browser shows the picture sent last.
+
+        Text typeset in the browser (MathJax) would otherwise be laid out while the picture
+        decodes, and hold it back. Python sees the new values at once; the front end gets
+        them when it reports the new picture on screen (or with the next picture, at the
+        latest). Without a front end, or with no new picture on its way, nothing is held.
+        """
+        self._release_held()
+        if not (self._awaiting_shown and self.display_width > 0):
+            return
+        for widget in widgets:
+            hold = widget.hold_sync()
+            hold.__enter__()
+            self._held.append(hold)
+
+    def _release_held(self) -> None:
+        held, self._held = self._held, []
+        for hold in held:
+            hold.__exit__(None, None, None)
+
+    def close(self) -> None:
+        """Close the canvas, sending any state it held back first."""
+        self._release_held()
+        super().close()
 
     def on_resize(self, callback: CallableType[[FigureCanvas], None], remove: bool = False):
         """Register ``callback(canvas)``, run after the figure was resized for a new size.
@@ -245,3 +275,6 @@ class FigureCanvas(anywidget.AnyWidget):
                 self._hover_ack = int(content.get("seq", 0))
         elif kind == "leave":
             self.readout = ""
+        elif kind == "shown":
+            self._awaiting_shown = False
+            self._release_held()

@@ -286,6 +286,7 @@ class WeightExplorer(WeightControls, FigureView):
         # The lesson after the picture: the browser typesets it (MathJax), which would hold
         # back the picture's message queued behind it.
         if self._safely(self._draw):
+            self.canvas.hold_until_shown(self.lesson, self.equations)
             self._safely(self._write_lesson, refresh=False)
 
     def _draw(self) -> None:
@@ -306,7 +307,7 @@ class WeightExplorer(WeightControls, FigureView):
         self._fit_title()
         if self.epoch_label is not None:
             since = f"change since epoch {self._source.epochs[0]}"
-            self.display.colorbar_.set_label(since if self.view == "change" else "weight")
+            self.display.set_colorbar_label(since if self.view == "change" else "weight")
             self.epoch_label.value = f"epoch {self.epoch}"
 
     def _write_lesson(self) -> None:
