@@ -9,7 +9,9 @@ headless Chromium, a notebook holding two widgets over the same LSTM layer:
   ``with out: clear_output(wait=True)``, draws the same heatmap on a new pyplot figure and
   calls ``plt.show()``.
 
-For each, the gate dropdown is changed ``--n`` times in the page (cycling through the gates);
+For each, the gate dropdown is changed ``--n`` times in the page (cycling through the gates,
+so views are revisited and the widget's per-view PNG cache answers most changes;
+``--no-view-cache`` turns it off, so that every change is a real redraw);
 each change is timed from the ``change`` event to the moment the new image is decoded
 (``img.decode()`` resolved), and to the next animation frame after that (on screen). A
 MutationObserver wakes the timer as soon as the new ``<img>`` arrives, so the times also
@@ -280,7 +282,10 @@ def _write_notebook(path: Path, args) -> None:
     setup = SETUP.format(
         root=str(ROOT), units=args.units, features=args.features, matrix=args.matrix
     )
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in (setup, PROJECT, FLOOR, BASELINE)]
+    project = PROJECT
+    if args.no_view_cache:  # every gate change a real redraw, as benchmarks/redraw.py times
+        project = project.replace("\nexplorer\n", "\nexplorer._png_cache.maxsize = 0\nexplorer\n")
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in (setup, project, FLOOR, BASELINE)]
     nbformat.write(nb, path)
 
 
@@ -412,6 +417,12 @@ def main(argv=None) -> int:
         "--screenshot", type=Path, default=ROOT / "benchmarks" / "out" / "browser_latency.png"
     )
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument(
+        "--no-view-cache",
+        action="store_true",
+        help="turn off the WeightExplorer's per-view PNG cache: every change a real redraw "
+        "(by default, cycling through the gates revisits views and hits it)",
+    )
     parser.add_argument(
         "--profile",
         action="store_true",
