@@ -301,11 +301,15 @@ def test_a_downsampled_title_gets_its_second_line_inside_the_figure():
     assert "\n" in w.display.title_.get_text()  # downsampled: two lines
     two = _above_heatmap(w)
     _check_text_fits(two, "downsampled U_f")
-    w.matrix = "W"  # 8 x 300: one line, the heatmap moves up
-    one = _above_heatmap(w)
+    where = w._ax.get_position().bounds
+    for gate, matrix in (("f", "W"), ("i", "U"), ("o", "b"), ("c", "W"), ("f", "U")):
+        w.gate, w.matrix = gate, matrix  # one line or two: the heatmap stays where it is
+        assert w._ax.get_position().bounds == pytest.approx(where), (gate, matrix)
+        _check_text_fits(_above_heatmap(w), f"{matrix}_{gate}")
+    w.matrix = "W"
     assert "\n" not in w.display.title_.get_text()
-    assert one["gap"] < two["gap"]
-    _check_text_fits(one, "W_f")
+    w.gate = "all"  # the gate labels' row: the heatmap moves down for them
+    assert _above_heatmap(w)["gap"] > two["gap"]
     assert w.error.value == ""
 
 

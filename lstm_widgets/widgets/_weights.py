@@ -204,8 +204,10 @@ class WeightExplorer(WeightControls, FigureView):
         self.matrix, self.scale = start_matrix, start_scale
         self.epoch, self.view = start_epoch, start_view
         self._build_controls(start)
-        # Title lines each (layer, gate, matrix) needs: 2 once it was seen downsampled.
-        self._title_lines: dict[tuple[str, str, str], int] = {}
+        # Title lines the views of a layer need (see _fit_title): 2 once one was downsampled.
+        self._title_lines: dict[tuple[str, bool], int] = {}
+        # Where the heatmap sits for each set of margins (measuring the labels costs ~15 ms).
+        self._rects: dict[tuple, tuple[float, float, float, float]] = {}
         self._ax = fixed_weight_axes(self.figure, **self._margins())
         self.display = WeightHeatmapDisplay(self._weights(start), layer_name=start.name)
         self._start()
@@ -342,6 +344,7 @@ class WeightExplorer(WeightControls, FigureView):
         self._png_cache.clear()
         self._ax.remove()
         self._title_lines.clear()  # downsampling depends on the size
+        self._rects.clear()
         self._ax = fixed_weight_axes(self.figure, **self._margins())
         self.display.plot(self._ax)
         self._fit_title()
@@ -351,25 +354,35 @@ class WeightExplorer(WeightControls, FigureView):
         return {
             "row_labels": self._feature_names or (),
             "gate_labels": self.gate == "all",
-            "title_lines": self._title_lines.get((self.layer, self.gate, self.matrix), 1),
+            "title_lines": self._title_lines.get(self._title_room_key(), 1),
         }
+
+    def _title_room_key(self) -> tuple[str, bool]:
+        """Return which views share the title's room: a layer's single gates, or its all gates."""
+        return self.layer, self.gate == "all"
 
     def _fit_title(self) -> None:
         """Lower the heatmap when the title drawn has more lines than room was left for.
 
         A downsampled view adds a line; a smaller heatmap is downsampled at least as much,
-        so one step is enough. The need is remembered, so the view is drawn once next time.
+        so one step is enough. The room is kept for every single gate and matrix of the
+        layer (until a resize): flipping between W and U or between gates then moves
+        nothing, and each view is blitted over the same cached background.
         """
         lines = self.display.title_.get_text().count("\n") + 1
         if lines <= self._margins()["title_lines"]:
             return
-        self._title_lines[(self.layer, self.gate, self.matrix)] = lines
+        self._title_lines[self._title_room_key()] = lines
         self._place_heatmap()
         self.display.update()
 
     def _place_heatmap(self) -> None:
         """Move the heatmap's Axes to where this view's margins put it (if they moved)."""
-        rect = weight_axes_rect(self.figure, **self._margins())
+        margins = self._margins()
+        key = (margins["gate_labels"], margins["title_lines"])
+        rect = self._rects.get(key)
+        if rect is None:
+            rect = self._rects[key] = weight_axes_rect(self.figure, **margins)
         now = self._ax.get_position().bounds
         if any(abs(a - b) > 1e-9 for a, b in zip(now, rect, strict=True)):
             self._ax.set_position(rect)
