@@ -326,3 +326,41 @@ def test_held_text_goes_out_with_the_next_hold_or_on_close():
     text.value = "two"
     canvas.close()
     assert sent == [{"value": "one"}, {"value": "two"}]
+
+
+def test_held_text_goes_out_after_a_timeout_when_no_front_end_answers(monkeypatch):
+    import asyncio
+
+    import ipywidgets as ipw
+
+    from lstm_widgets.widgets import _canvas
+
+    monkeypatch.setattr(_canvas, "HOLD_TIMEOUT_S", 0.05)
+    canvas, _ = _heatmap_canvas()
+    text = ipw.HTMLMath("old")
+    sent = []
+    text.comm.send = lambda data=None, buffers=None, **kw: sent.append(data["state"])
+
+    async def in_a_kernel():  # the comm handlers of a kernel run in its asyncio loop
+        _front_end_update(canvas, display_width=800, pixel_ratio=1.0)
+        canvas.hold_until_shown(text)
+        text.value = "one"
+        await asyncio.sleep(0.01)
+        assert sent == []  # held while the picture may still be on its way
+        await asyncio.sleep(0.1)  # the view was closed: no "shown" will come
+        assert sent == [{"value": "one"}]
+        canvas.show_png(b"\x89PNG other", pixel_ratio=1.0)
+        canvas.hold_until_shown(text)
+        text.value = "two"
+        _front_end_custom(canvas, {"type": "shown"})  # answered in time
+        assert sent[-1] == {"value": "two"}
+        await asyncio.sleep(0.03)
+        canvas.show_png(b"\x89PNG third", pixel_ratio=1.0)
+        canvas.hold_until_shown(text)
+        text.value = "three"
+        await asyncio.sleep(0.035)  # the second hold's timeout has fired: not this hold's
+        assert sent[-1] == {"value": "two"}
+        await asyncio.sleep(0.1)
+        assert sent[-1] == {"value": "three"}
+
+    asyncio.run(in_a_kernel())

@@ -9,6 +9,7 @@ registers.
 
 from __future__ import annotations
 
+import asyncio
 import pathlib
 from collections.abc import Callable as CallableType
 from contextlib import AbstractContextManager
@@ -22,6 +23,13 @@ from .. import plots
 from ..plots import resize_figure
 
 _HERE = pathlib.Path(__file__).parent
+
+HOLD_TIMEOUT_S = 1.0
+"""Seconds after which held state goes out even if no front end said the picture is shown.
+
+A view closed, or a browser tab hidden, while a picture was on its way never answers; the
+held text must not wait for the next redraw then.
+"""
 
 __all__ = ["FigureCanvas", "resize_figure"]
 
@@ -106,6 +114,7 @@ class FigureCanvas(anywidget.AnyWidget):
     def __init__(self, figure: Figure | None = None, **kwargs) -> None:
         self._resize_callbacks = CallbackDispatcher()
         self._held: list[AbstractContextManager] = []  # syncs waiting for the picture
+        self._holds = 0  # holds begun so far: a timeout releases only its own
         self._awaiting_shown = False
         self._size_done: tuple[int, float] | None = None
         self._width = 0
@@ -203,6 +212,21 @@ class FigureCanvas(anywidget.AnyWidget):
             hold = widget.hold_sync()
             hold.__enter__()
             self._held.append(hold)
+        self._holds += 1
+        self._release_later(self._holds)
+
+    def _release_later(self, hold: int) -> None:
+        """Release hold number ``hold`` after :data:`HOLD_TIMEOUT_S`, if it is still held."""
+        try:
+            loop = asyncio.get_running_loop()  # a kernel's; none in a script (nothing held)
+        except RuntimeError:
+            return
+
+        def expire() -> None:
+            if hold == self._holds:
+                self._release_held()
+
+        loop.call_later(HOLD_TIMEOUT_S, expire)
 
     def _release_held(self) -> None:
         held, self._held = self._held, []
