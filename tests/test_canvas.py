@@ -8,6 +8,7 @@ sent back, and the readout text.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import subprocess
 import sys
@@ -329,8 +330,6 @@ def test_held_text_goes_out_with_the_next_hold_or_on_close():
 
 
 def test_held_text_goes_out_after_a_timeout_when_no_front_end_answers(monkeypatch):
-    import asyncio
-
     import ipywidgets as ipw
 
     from lstm_widgets.widgets import _canvas
@@ -363,4 +362,24 @@ def test_held_text_goes_out_after_a_timeout_when_no_front_end_answers(monkeypatc
         await asyncio.sleep(0.1)
         assert sent[-1] == {"value": "three"}
 
-    asyncio.run(in_a_kernel())
+    _run_in_a_fresh_loop(in_a_kernel)
+
+
+def _run_in_a_fresh_loop(coroutine_function) -> None:
+    """``asyncio.run`` in a thread of its own: this thread may have a loop running already
+    (the browser tests' Playwright leaves one), and ``asyncio.run`` refuses to nest."""
+    import threading
+
+    failures = []
+
+    def run() -> None:
+        try:
+            asyncio.run(coroutine_function())
+        except BaseException as exc:  # re-raised in the test's thread
+            failures.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join()
+    if failures:
+        raise failures[0]
