@@ -53,3 +53,40 @@ def shift_register_model(T, *, tokens=False, mask_value=0.0, vocab=10):
     if tokens:
         emb.embeddings.assign(np.arange(vocab, dtype=float)[:, None])
     return model
+
+
+def decoded_png(png: bytes) -> np.ndarray:
+    """The pixels of PNG bytes, as an (H, W, channels) uint8 array."""
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(bytes(png))) as image:
+        return np.asarray(image)
+
+
+def recorded_history(T: int, F: int, H: int, *, validation: bool = False, **options):
+    """Three epochs of an LSTM(H) -> GRU(3) model on (64, T, F) inputs, recorded by the
+    Keras callback; ``validation`` also records lag importance on the training data, and
+    ``options`` go to :class:`lstm_widgets.WeightHistory`."""
+    import keras
+
+    import lstm_widgets as lw
+
+    keras.utils.set_random_seed(0)
+    X = np.random.default_rng(0).normal(size=(64, T, F)).astype("float32")
+    y = X[:, -2, :1]
+    model = keras.Sequential(
+        [
+            keras.Input((T, F)),
+            keras.layers.LSTM(H, return_sequences=True, name="lower"),
+            keras.layers.GRU(3, name="upper"),
+            keras.layers.Dense(1),
+        ]
+    )
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
+    if validation:
+        options.update(X_val=X, y_val=y)
+    history = lw.WeightHistory(**options)
+    model.fit(X, y, epochs=3, batch_size=32, verbose=0, callbacks=[history])
+    return history

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 import pytest
+from _helpers import decoded_png, recorded_history
 from traitlets import TraitError
 
 import lstm_widgets as lw
@@ -14,22 +14,8 @@ T, F, H = 6, 2, 4
 
 @pytest.fixture(scope="module")
 def history():
-    keras.utils.set_random_seed(0)
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(64, T, F)).astype("float32")
-    y = X[:, -2, :1]
-    model = keras.Sequential(
-        [
-            keras.Input((T, F)),
-            keras.layers.LSTM(H, return_sequences=True, name="lower"),
-            keras.layers.GRU(3, name="upper"),
-            keras.layers.Dense(1),
-        ]
-    )
-    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
-    h = lw.WeightHistory(X_val=X, y_val=y, n_val=32, max_lag=4)
-    model.fit(X, y, epochs=3, batch_size=32, verbose=0, callbacks=[h])
-    return h
+    """Three epochs of an LSTM -> GRU model, recorded by the Keras callback."""
+    return recorded_history(T, F, H, validation=True, n_val=32, max_lag=4)
 
 
 def test_slider_shows_the_recorded_epochs_arrays(history):
@@ -133,14 +119,6 @@ def test_gate_history_display_from_history(history):
     assert len(disp.ax_.lines) == 5
 
 
-def _decoded(png: bytes) -> np.ndarray:
-    import io
-
-    from PIL import Image
-
-    return np.asarray(Image.open(io.BytesIO(png)))
-
-
 def test_record_and_gate_moves_blit_the_pixels_of_a_full_draw(history):
     w = lw.TrainingHistoryExplorer(history, gate="f", matrix="U", record=0)
     renderer = lw.plots.renderer_for(w.figure)
@@ -154,13 +132,13 @@ def test_record_and_gate_moves_blit_the_pixels_of_a_full_draw(history):
     assert renderer.full_draws == draws
     for record, gate, change in ((2, "o", True), (3, "f", False), (0, "c", True)):
         w.record, w.gate, w.change = record, gate, change
-        blitted = _decoded(w.image.value)
-        full = _decoded(renderer.render())  # every artist drawn, same layout
+        blitted = decoded_png(w.image.value)
+        full = decoded_png(renderer.render())  # every artist drawn, same layout
         np.testing.assert_array_equal(blitted, full)
     w.stat = "norm"  # the summaries panel changes: one new background, same pixels again
     assert renderer.full_draws > draws
     w.record = 2
-    np.testing.assert_array_equal(_decoded(w.image.value), _decoded(renderer.render()))
+    np.testing.assert_array_equal(decoded_png(w.image.value), decoded_png(renderer.render()))
     assert w.error.value == ""
 
 

@@ -7,7 +7,7 @@ import ipywidgets as ipw
 import keras
 import numpy as np
 import pytest
-from _helpers import randomize_weights
+from _helpers import decoded_png, randomize_weights, recorded_history
 from matplotlib.figure import Figure
 from traitlets import TraitError
 
@@ -441,30 +441,7 @@ def test_pytorch_modules_render_with_their_own_parameter_count():
 @pytest.fixture(scope="module")
 def history():
     """Three epochs of an LSTM -> GRU model, recorded by the Keras callback."""
-    keras.utils.set_random_seed(0)
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(64, T, F)).astype("float32")
-    y = X[:, -2, :1]
-    model = keras.Sequential(
-        [
-            keras.Input((T, F)),
-            layers.LSTM(H, return_sequences=True, name="lower"),
-            layers.GRU(3, name="upper"),
-            layers.Dense(1),
-        ]
-    )
-    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
-    h = lw.WeightHistory()
-    model.fit(X, y, epochs=3, batch_size=32, verbose=0, callbacks=[h])
-    return h
-
-
-def _decoded(png: bytes) -> np.ndarray:
-    import io
-
-    from PIL import Image
-
-    return np.asarray(Image.open(io.BytesIO(png)))
+    return recorded_history(T, F, H)
 
 
 def test_epoch_slider_shows_the_recorded_weights_of_each_epoch(history):
@@ -556,13 +533,13 @@ def test_moving_the_epoch_slider_blits_the_same_pixels_as_a_full_draw(history):
     assert renderer.full_draws == draws
     for k in (2, 3, 0):
         w.epoch = k
-        blitted = _decoded(w.image.value)
-        full = _decoded(w.display.render_png(blit=False))
+        blitted = decoded_png(w.image.value)
+        full = decoded_png(w.display.render_png(blit=False))
         np.testing.assert_array_equal(blitted, full)
     w.view = "change"
     w.epoch = 3
     np.testing.assert_array_equal(
-        _decoded(w.image.value), _decoded(w.display.render_png(blit=False))
+        decoded_png(w.image.value), decoded_png(w.display.render_png(blit=False))
     )
 
 
