@@ -1,5 +1,8 @@
 """Model-building helpers shared by the test modules (imported as ``from _helpers import``)."""
 
+import asyncio
+import threading
+
 import numpy as np
 
 
@@ -90,3 +93,21 @@ def recorded_history(T: int, F: int, H: int, *, validation: bool = False, **opti
     history = lw.WeightHistory(**options)
     model.fit(X, y, epochs=3, batch_size=32, verbose=0, callbacks=[history])
     return history
+
+
+def run_in_a_fresh_loop(coroutine_function) -> None:
+    """``asyncio.run`` in a thread of its own: this thread may have a loop running already
+    (the browser tests' Playwright leaves one), and ``asyncio.run`` refuses to nest."""
+    failures = []
+
+    def run() -> None:
+        try:
+            asyncio.run(coroutine_function())
+        except BaseException as exc:  # re-raised in the test's thread
+            failures.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join()
+    if failures:
+        raise failures[0]

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import traitlets
+from _helpers import run_in_a_fresh_loop
 from matplotlib.text import Text
 from PIL import Image
 
@@ -362,24 +363,4 @@ def test_held_text_goes_out_after_a_timeout_when_no_front_end_answers(monkeypatc
         await asyncio.sleep(0.1)
         assert sent[-1] == {"value": "three"}
 
-    _run_in_a_fresh_loop(in_a_kernel)
-
-
-def _run_in_a_fresh_loop(coroutine_function) -> None:
-    """``asyncio.run`` in a thread of its own: this thread may have a loop running already
-    (the browser tests' Playwright leaves one), and ``asyncio.run`` refuses to nest."""
-    import threading
-
-    failures = []
-
-    def run() -> None:
-        try:
-            asyncio.run(coroutine_function())
-        except BaseException as exc:  # re-raised in the test's thread
-            failures.append(exc)
-
-    worker = threading.Thread(target=run)
-    worker.start()
-    worker.join()
-    if failures:
-        raise failures[0]
+    run_in_a_fresh_loop(in_a_kernel)

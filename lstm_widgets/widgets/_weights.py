@@ -6,11 +6,11 @@ view buttons) are built in :mod:`._weight_controls`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, NamedTuple
 
 from traitlets import Any as TraitAny
-from traitlets import Unicode, observe, validate
+from traitlets import Int, Unicode, observe, validate
 
 from ..core import (
     MATRIX_WORDS,
@@ -28,11 +28,23 @@ from ..plots import (
 )
 from ._base import FigureView, Resolved, as_trait_error, check_layer
 from ._equations import equations_html, weights_lesson
+from ._idle import IdleQueue
 from ._readouts import weight_readout
 from ._weight_controls import WeightControls
 from ._weight_sources import _VIEWS, weight_source
 
-_PNG_CACHE_SIZE = 48  # about 100 KB each
+_PNG_CACHE_SIZE = 48  # about 100 KB each (400 KB at pixel ratio 2)
+
+
+class _View(NamedTuple):
+    """Everything that decides which picture is shown."""
+
+    layer: str
+    gate: str
+    matrix: str
+    scale: str
+    epoch: int | None
+    view: str
 
 
 class _Checked(TraitAny):
@@ -84,6 +96,10 @@ class WeightExplorer(WeightControls, FigureView):
         ``"change"``: the change since epoch 0 (a history only).
     figsize : tuple of float, default=(7.5, 4.0)
         Figure size in inches (100 dpi).
+    prefetch : int, default=3
+        Views rendered ahead while the widget is shown and the kernel is idle (the next
+        epoch of a history, the next gate, the next matrix, the gate before), so that the
+        click that asks for one finds its picture ready. 0 renders only what is asked for.
     **kwargs
         Passed to :class:`ipywidgets.VBox`.
 
@@ -167,6 +183,13 @@ class WeightExplorer(WeightControls, FigureView):
         "the weights at epoch 0 (a WeightHistory only).",
     )
 
+    prefetch = Int(
+        3,
+        min=0,
+        help="Views rendered ahead while the kernel is idle (next epoch, next gate, next "
+        "matrix, previous gate); 0 turns it off.",
+    )
+
     epoch_slider = play = view_buttons = epoch_label = None  # a history only
 
     def __init__(
@@ -181,8 +204,10 @@ class WeightExplorer(WeightControls, FigureView):
         epoch: int | None = None,
         view: str = "weights",
         figsize: tuple[float, float] = (7.5, 4.0),
+        prefetch: int = 3,
         **kwargs: Any,
     ) -> None:
+        self._ahead = IdleQueue()  # first: close() (also from __del__) cancels it
         self._source = weight_source(model)
         self._entries = self._source.entries
         first = next(iter(self._entries.values()))
@@ -196,10 +221,12 @@ class WeightExplorer(WeightControls, FigureView):
             if layer is None
             else self._entries[check_layer(self._entries, layer, error=ValueError)]
         )
+        if isinstance(prefetch, bool) or not isinstance(prefetch, int) or prefetch < 0:
+            raise ValueError(f"Expected prefetch as an int >= 0 (views), received {prefetch!r}.")
         start_gate = resolve_gate_choice(start.kind, gate)
         start_matrix, start_scale = resolve_matrix(matrix), resolve_scale(scale)
         self._png_cache: LRUCache[bytes] = LRUCache(_PNG_CACHE_SIZE)
-        super().__init__(figsize=figsize, **kwargs)  # the figure: only once all is valid
+        super().__init__(figsize=figsize, prefetch=prefetch, **kwargs)  # the figure: once valid
         self.layer, self.gate = start.name, start_gate
         self.matrix, self.scale = start_matrix, start_scale
         self.epoch, self.view = start_epoch, start_view
@@ -226,14 +253,14 @@ class WeightExplorer(WeightControls, FigureView):
             return "input feature $x_t$"
         return "input $x_t$ (output of the layer below)"
 
-    def _title_name(self, entry: Any) -> str:
+    def _title_name(self, entry: Any, view: _View) -> str:
         """Return the layer's name, and for a history the epoch (and "change since epoch 0")."""
-        if self.epoch is None:
+        if view.epoch is None:
             return entry.name
-        if self.view == "change":
+        if view.view == "change":
             first = self._source.epochs[0]
-            return f"{entry.name} \u00b7 change since epoch {first}, at epoch {self.epoch}"
-        return f"{entry.name} \u00b7 epoch {self.epoch}"
+            return f"{entry.name} \u00b7 change since epoch {first}, at epoch {view.epoch}"
+        return f"{entry.name} \u00b7 epoch {view.epoch}"
 
     # -----------------------------------------------------------------------------------------
     # Traits
@@ -284,33 +311,41 @@ class WeightExplorer(WeightControls, FigureView):
     # -----------------------------------------------------------------------------------------
     # Drawing
 
+    def _view(self) -> _View:
+        """Return the view the traits ask for."""
+        return _View(self.layer, self.gate, self.matrix, self.scale, self.epoch, self.view)
+
     def _redraw(self) -> None:
+        self._ahead.cancel()
         # The lesson after the picture: the browser typesets it (MathJax), which would hold
         # back the picture's message queued behind it.
         if self._safely(self._draw):
+            if self.epoch_label is not None:
+                self.epoch_label.value = f"epoch {self.epoch}"
             self.canvas.hold_until_shown(self.lesson, self.equations)
             self._safely(self._write_lesson, refresh=False)
+            self._plan_ahead()
 
-    def _draw(self) -> None:
-        entry = self._entries[self.layer]
-        gw = self._weights(entry)
-        self._place_heatmap()
+    def _draw(self, view: _View | None = None) -> None:
+        view = view or self._view()
+        entry = self._entries[view.layer]
+        gw = self._source.weights(view.layer, view.epoch, view.view == "change")
+        self._place_heatmap(view)
         self.display.update(  # draws in place once plotted; before, only sets the view
             gate_weights=gw,
-            layer_name=self._title_name(entry),
+            layer_name=self._title_name(entry, view),
             feature_names=self._names_for(entry),
             input_label=self._input_label(entry),
-            gate=self.gate,
-            matrix=self.matrix,
-            scale=self.scale,
+            gate=view.gate,
+            matrix=view.matrix,
+            scale=view.scale,
         )
         if getattr(self.display, "ax_", None) is None:  # the one draw of construction
             self.display.plot(self._ax)
-        self._fit_title()
+        self._fit_title(view)
         if self.epoch_label is not None:
             since = f"change since epoch {self._source.epochs[0]}"
-            self.display.set_colorbar_label(since if self.view == "change" else "weight")
-            self.epoch_label.value = f"epoch {self.epoch}"
+            self.display.set_colorbar_label(since if view.view == "change" else "weight")
 
     def _write_lesson(self) -> None:
         entry = self._entries[self.layer]
@@ -333,35 +368,95 @@ class WeightExplorer(WeightControls, FigureView):
         Weights do not change while the widget lives, so each view's PNG is kept (the last
         ``_PNG_CACHE_SIZE`` of them): going back to a gate costs no drawing at all.
         """
-        key = (self.layer, self.gate, self.matrix, self.scale, self.epoch, self.view)
-        self._show_png(self._png_cache.get_or_make(key, self.display.render_png))
+        self._show_png(self._png_cache.get_or_make(self._picture_key(), self.display.render_png))
+
+    def _picture_key(self, view: _View | None = None) -> tuple:
+        """Return the cache key of the picture drawn now: the view, and where its heatmap is.
+
+        The heatmap moves when a downsampled view of the layer needs a second title line;
+        a picture from before that must not be shown over Axes that moved (the readout
+        maps the pointer through the Axes as they are).
+        """
+        return (view or self._view(), self._ax.get_position().bounds)
 
     def _readout(self, ax, x: float, y: float) -> str | None:
         return weight_readout(self.display, ax, x, y)
 
+    def close(self) -> None:
+        """Close the explorer, forgetting the views it meant to render ahead."""
+        self._ahead.cancel()
+        super().close()
+
     def _resized(self) -> None:
         """Place the heatmap afresh for the new size: its margins are pixels, not fractions."""
+        self._ahead.cancel()
         self._png_cache.clear()
         self._ax.remove()
         self._title_lines.clear()  # downsampling depends on the size
         self._rects.clear()
         self._ax = fixed_weight_axes(self.figure, **self._margins())
         self.display.plot(self._ax)
-        self._fit_title()
+        self._fit_title(self._view())
+        self._plan_ahead()  # runs once the resized picture is out
 
-    def _margins(self) -> dict[str, Any]:
-        """Return what the heatmap's margins must hold for the view on show (no blank band)."""
+    # -----------------------------------------------------------------------------------------
+    # Rendering ahead (while the kernel is idle)
+
+    def _plan_ahead(self) -> None:
+        """Queue the views the user is likely to ask for next, if anyone is looking."""
+        if self.prefetch and self.canvas.display_width > 0 and self._png_cache.maxsize:
+            self._ahead.replace(self._render_ahead_job(v) for v in self._next_views())
+
+    def _next_views(self) -> Iterator[_View]:
+        """Yield up to :attr:`prefetch` views one step away: epoch, gate, matrix, gate back."""
+        now = self._view()
+        gates = [key for _, key in self.gate_dropdown.options]
+        matrices = list(MATRIX_WORDS)
+        epochs = list(self._source.epochs)
+        candidates = []
+        if now.epoch is not None and now.epoch != epochs[-1]:
+            candidates.append(now._replace(epoch=epochs[epochs.index(now.epoch) + 1]))
+        g, m = gates.index(now.gate), matrices.index(now.matrix)
+        if g + 1 < len(gates):
+            candidates.append(now._replace(gate=gates[g + 1]))
+        candidates.append(now._replace(matrix=matrices[(m + 1) % len(matrices)]))
+        if g > 0:
+            candidates.append(now._replace(gate=gates[g - 1]))
+        yield from candidates[: self.prefetch]
+
+    def _render_ahead_job(self, view: _View):
+        return lambda: self._render_ahead(view)
+
+    def _render_ahead(self, view: _View) -> None:
+        """Render ``view`` into the PNG cache, then put the artists back as they were shown.
+
+        Nothing the user sees changes: a view that would move the heatmap (a second title
+        line) is left for its real draw, and the current view is restored before returning.
+        """
+        rooms = dict(self._title_lines)
+        try:
+            self._draw(view)
+            if self._title_lines == rooms:
+                self._png_cache.get_or_make(self._picture_key(view), self.display.render_png)
+        finally:
+            self._title_lines = rooms
+            self._draw()
+
+    def _margins(self, view: _View | None = None) -> dict[str, Any]:
+        """Return what the heatmap's margins must hold for a view (no blank band)."""
+        view = view or self._view()
         return {
             "row_labels": self._feature_names or (),
-            "gate_labels": self.gate == "all",
-            "title_lines": self._title_lines.get(self._title_room_key(), 1),
+            "gate_labels": view.gate == "all",
+            "title_lines": self._title_lines.get(self._title_room_key(view), 1),
         }
 
-    def _title_room_key(self) -> tuple[str, bool]:
+    @staticmethod
+    def _title_room_key(view: _View) -> tuple[str, bool]:
         """Return which views share the title's room: a layer's single gates, or its all gates."""
-        return self.layer, self.gate == "all"
+        return view.layer, view.gate == "all"
 
-    def _fit_title(self) -> None:
+    def _fit_title(self, view: _View) -> None:
         """Lower the heatmap when the title drawn has more lines than room was left for.
 
         A downsampled view adds a line; a smaller heatmap is downsampled at least as much,
@@ -370,15 +465,15 @@ class WeightExplorer(WeightControls, FigureView):
         nothing, and each view is blitted over the same cached background.
         """
         lines = self.display.title_.get_text().count("\n") + 1
-        if lines <= self._margins()["title_lines"]:
+        if lines <= self._margins(view)["title_lines"]:
             return
-        self._title_lines[self._title_room_key()] = lines
-        self._place_heatmap()
+        self._title_lines[self._title_room_key(view)] = lines
+        self._place_heatmap(view)
         self.display.update()
 
-    def _place_heatmap(self) -> None:
-        """Move the heatmap's Axes to where this view's margins put it (if they moved)."""
-        margins = self._margins()
+    def _place_heatmap(self, view: _View) -> None:
+        """Move the heatmap's Axes to where the margins of ``view`` put it (if they moved)."""
+        margins = self._margins(view)
         key = (margins["gate_labels"], margins["title_lines"])
         rect = self._rects.get(key)
         if rect is None:
