@@ -9,9 +9,14 @@ headless Chromium, a notebook holding two widgets over the same LSTM layer:
   ``with out: clear_output(wait=True)``, draws the same heatmap on a new pyplot figure and
   calls ``plt.show()``.
 
-For each, the gate dropdown is changed ``--n`` times in the page (cycling through the gates,
-so views are revisited and the widget's per-view PNG cache answers most changes;
-``--no-view-cache`` turns it off, so that every change is a real redraw);
+For each, the gate dropdown is changed ``--n`` times in the page, ``--pause`` ms apart
+(cycling through the gates, so views are revisited and the widget's per-view PNG cache
+answers most changes; ``--no-view-cache`` turns the cache off, so that every change is a
+real redraw; ``--first-visits`` lets the cache serve each picture once, so that only a
+picture rendered ahead while the kernel was idle since the last change is a hit, as for
+a user who meets every view for the first time; ``--order random`` picks the gates at
+random instead of in dropdown order, so the next one is not always the one rendered
+ahead);
 each change is timed from the ``change`` event to the moment the new image is decoded
 (``img.decode()`` resolved), and to the next animation frame after that (on screen). A
 MutationObserver wakes the timer as soon as the new ``<img>`` arrives, so the times also
@@ -25,6 +30,7 @@ four times the pixels. The baseline is what ``plt.show()`` gives by default (100
 any ratio).
 
 Run: PYTHONPATH=. python benchmarks/browser_latency.py [--n 50] [--ratios 1 2] [--units 64]
+     [--first-visits --pause 600 --order next|random] [--no-view-cache]
 Needs Debian's chromium (``apt-get install -y chromium``), jupyterlab and playwright.
 """
 
@@ -149,6 +155,17 @@ time_kernel(gate_dd, "baseline")
 baseline
 """
 
+FIRST_VISITS = r"""
+class ServedOnce(type(explorer._png_cache)):
+    # A picture kept is shown once, then forgotten: a revisit is a real redraw unless the
+    # explorer rendered the view ahead again since (it stores those with cache[key] = png).
+    def get_or_make(self, key, make):
+        value = self._data.pop(key, None)
+        return make() if value is None else value
+
+explorer._png_cache = ServedOnce(explorer._png_cache.maxsize)
+"""
+
 REPORT = r"""
 print(json.dumps({
     "kernel_ms": KERNEL_MS,
@@ -178,7 +195,7 @@ print(f"kernel, gate trait set to new PNG (no comm), median of 32: "
 print(_s.getvalue())
 """
 
-#: Defines window.__lwBench(rootSelector, n): times n gate changes inside that widget.
+#: Defines window.__lwBench(rootSelector, n, pause, order): times n gate changes in that widget.
 BENCH_JS = r"""
 () => {
   const sleep = (ms) => new Promise(r => setTimeout(r, ms));
@@ -205,7 +222,9 @@ BENCH_JS = r"""
     const t = setTimeout(() => { obs.disconnect(); reject(new Error('timeout')); }, timeoutMs);
     check();
   });
-  window.__lwBench = async (rootSel, n) => {
+  let seed = 12345;  // the same 'random' gates in every run
+  const random = () => { seed = (seed * 16807) % 2147483647; return seed / 2147483647; };
+  window.__lwBench = async (rootSel, n, pause, order) => {
     const state = {done: false, arrived: [], decoded: [], painted: [], bytes: [], error: null,
                    t0Epoch: [], arrivedEpoch: []};
     window.__lwBenchState = state;
@@ -217,7 +236,9 @@ BENCH_JS = r"""
       for (let k = 0; k < n + 2; k++) {  // two warm-up changes, not recorded
         const prev = visibleImg(root);
         const prevSrc = prev ? prev.src : null;
-        const target = (sel.selectedIndex + 1) % count;
+        const target = order === 'random'
+            ? (sel.selectedIndex + 1 + Math.floor(random() * (count - 1))) % count
+            : (sel.selectedIndex + 1) % count;
         await frame();
         const t0 = performance.now();
         sel.selectedIndex = target;
@@ -234,7 +255,7 @@ BENCH_JS = r"""
           state.t0Epoch.push(performance.timeOrigin + t0);
           state.arrivedEpoch.push(performance.timeOrigin + t1);
         }
-        await sleep(100);  // let the kernel go idle between changes
+        await sleep(pause);  // a user looks at the picture before the next change
       }
     } catch (e) { state.error = String(e && e.stack || e); }
     state.done = true;
@@ -285,13 +306,16 @@ def _write_notebook(path: Path, args) -> None:
     project = PROJECT
     if args.no_view_cache:  # every gate change a real redraw, as benchmarks/redraw.py times
         project = project.replace("\nexplorer\n", "\nexplorer._png_cache.maxsize = 0\nexplorer\n")
+    elif args.first_visits:
+        project = project.replace("\nexplorer\n", FIRST_VISITS + "\nexplorer\n")
     nb.cells = [nbformat.v4.new_code_cell(src) for src in (setup, project, FLOOR, BASELINE)]
     nbformat.write(nb, path)
 
 
-def _bench(page, selector: str, n: int, timeout: float) -> dict:
+def _bench(page, selector: str, n: int, timeout: float, pause: float, order: str) -> dict:
     page.evaluate(BENCH_JS)
-    page.evaluate(f"() => {{ window.__lwBench({json.dumps(selector)}, {n}); return true; }}")
+    call = f"window.__lwBench({json.dumps(selector)}, {n}, {pause}, {json.dumps(order)})"
+    page.evaluate(f"() => {{ {call}; return true; }}")
     page.wait_for_function(
         "() => window.__lwBenchState && window.__lwBenchState.done",
         timeout=timeout * 1000,
@@ -333,11 +357,11 @@ def _measure_ratio(pw, chromium: str, server, ratio: float, args) -> dict:
             ) from None
         # Baseline first, then the project, then the baseline again: report the second
         # baseline run, so both are measured with a warm kernel and page.
-        per_change = 30.0
-        _bench(page, ".lw-bench-baseline", min(args.n, 10), per_change * 12)
-        project = _bench(page, ".lw-bench-project", args.n, per_change * (args.n + 2))
-        floor = _bench(page, ".lw-bench-floor", args.n, per_change * (args.n + 2))
-        baseline = _bench(page, ".lw-bench-baseline", args.n, per_change * (args.n + 2))
+        per_change, timing = 30.0 + args.pause / 1e3, (args.pause, args.order)
+        _bench(page, ".lw-bench-baseline", min(args.n, 10), per_change * 12, *timing)
+        project = _bench(page, ".lw-bench-project", args.n, per_change * (args.n + 2), *timing)
+        floor = _bench(page, ".lw-bench-floor", args.n, per_change * (args.n + 2), *timing)
+        baseline = _bench(page, ".lw-bench-baseline", args.n, per_change * (args.n + 2), *timing)
         kernel = json.loads(
             harness.lab_run_in_kernel(page, REPORT, timeout=60).strip().splitlines()[-1]
         )
@@ -424,6 +448,21 @@ def main(argv=None) -> int:
         "(by default, cycling through the gates revisits views and hits it)",
     )
     parser.add_argument(
+        "--first-visits",
+        action="store_true",
+        help="serve each kept picture once: only views rendered ahead while the kernel was "
+        "idle are hits (with --pause, how long a user looks before the next change)",
+    )
+    parser.add_argument(
+        "--pause", type=float, default=100.0, help="ms between one picture and the next change"
+    )
+    parser.add_argument(
+        "--order",
+        choices=["next", "random"],
+        default="next",
+        help="next: the gates in dropdown order; random: any other gate (seeded)",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="also profile the WeightExplorer's redraw inside the kernel (cProfile, top 12)",
@@ -454,7 +493,10 @@ def main(argv=None) -> int:
     load = os.getloadavg()
     print(
         f"Click to pixels in JupyterLab, headless Chromium: LSTM({args.units}), "
-        f"{args.features} features, matrix {args.matrix}, {args.n} gate changes each "
+        f"{args.features} features, matrix {args.matrix}, {args.n} gate changes each, "
+        f"{args.pause:g} ms apart, order {args.order}"
+        f"{', first visits' if args.first_visits else ''}"
+        f"{', no view cache' if args.no_view_cache else ''} "
         f"(load average before the run {load_before[0]:.1f}, after {load[0]:.1f}, "
         f"{os.cpu_count()} cores)"
     )

@@ -141,8 +141,10 @@ def test_nothing_is_rendered_ahead_when_turned_off_unseen_or_after_a_click(model
         await _idle(off)
         await _idle(busy)
         assert off._ahead.ran == 0 and unseen._ahead.ran == 0 and len(unseen._ahead) == 0
-        assert planned == 3 and busy._ahead.ran == 3  # only the last click's plan ran
-        assert {key[0].gate for key in busy._png_cache} == {"c", "o", "f", "all"}
+        assert planned == 5 and busy._ahead.ran == 5  # only the last click's plan ran
+        # By default: the gates beside c (o, f), the next matrix, then the other gates.
+        ahead = {key[0][1:3] for key in busy._png_cache}
+        assert ahead == {("c", "W"), ("o", "W"), ("f", "W"), ("c", "U"), ("i", "W"), ("all", "W")}
         busy.close()
         assert len(busy._ahead) == 0
         for w in (off, unseen):

@@ -6,7 +6,7 @@ view buttons) are built in :mod:`._weight_controls`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from traitlets import Any as TraitAny
@@ -96,10 +96,11 @@ class WeightExplorer(WeightControls, FigureView):
         ``"change"``: the change since epoch 0 (a history only).
     figsize : tuple of float, default=(7.5, 4.0)
         Figure size in inches (100 dpi).
-    prefetch : int, default=3
-        Views rendered ahead while the widget is shown and the kernel is idle (the next
-        epoch of a history, the next gate, the next matrix, the gate before), so that the
-        click that asks for one finds its picture ready. 0 renders only what is asked for.
+    prefetch : int, default=5
+        Views rendered ahead while the widget is shown and the kernel is idle, likeliest
+        first (the next epoch of a history, the gates next to the one shown, the next
+        matrix, the other gates), so that the click that asks for one finds its picture
+        ready. 0 renders only what is asked for.
     **kwargs
         Passed to :class:`ipywidgets.VBox`.
 
@@ -184,10 +185,10 @@ class WeightExplorer(WeightControls, FigureView):
     )
 
     prefetch = Int(
-        3,
+        5,
         min=0,
-        help="Views rendered ahead while the kernel is idle (next epoch, next gate, next "
-        "matrix, previous gate); 0 turns it off.",
+        help="Views rendered ahead while the kernel is idle, likeliest first (next epoch, "
+        "neighbouring gates, next matrix, other gates); 0 turns it off.",
     )
 
     epoch_slider = play = view_buttons = epoch_label = None  # a history only
@@ -204,7 +205,7 @@ class WeightExplorer(WeightControls, FigureView):
         epoch: int | None = None,
         view: str = "weights",
         figsize: tuple[float, float] = (7.5, 4.0),
-        prefetch: int = 3,
+        prefetch: int = 5,
         **kwargs: Any,
     ) -> None:
         self._ahead = IdleQueue()  # first: close() (also from __del__) cancels it
@@ -407,22 +408,29 @@ class WeightExplorer(WeightControls, FigureView):
         if self.prefetch and self.canvas.display_width > 0 and self._png_cache.maxsize:
             self._ahead.replace(self._render_ahead_job(v) for v in self._next_views())
 
-    def _next_views(self) -> Iterator[_View]:
-        """Yield up to :attr:`prefetch` views one step away: epoch, gate, matrix, gate back."""
+    def _next_views(self) -> list[_View]:
+        """Return up to :attr:`prefetch` views, the likeliest next first.
+
+        The next epoch (a history playing), the gates next to this one, the next matrix,
+        the other gates, the matrix before.
+        """
         now = self._view()
         gates = [key for _, key in self.gate_dropdown.options]
+        g = gates.index(now.gate)
+        near = sorted((k for k in range(len(gates)) if k != g), key=lambda k: (abs(k - g), k < g))
+        other_gates = [now._replace(gate=gates[k]) for k in near]
         matrices = list(MATRIX_WORDS)
+        m = matrices.index(now.matrix)
+        views = [
+            *other_gates[:2],
+            now._replace(matrix=matrices[(m + 1) % len(matrices)]),
+            *other_gates[2:],
+            now._replace(matrix=matrices[m - 1]),
+        ]
         epochs = list(self._source.epochs)
-        candidates = []
         if now.epoch is not None and now.epoch != epochs[-1]:
-            candidates.append(now._replace(epoch=epochs[epochs.index(now.epoch) + 1]))
-        g, m = gates.index(now.gate), matrices.index(now.matrix)
-        if g + 1 < len(gates):
-            candidates.append(now._replace(gate=gates[g + 1]))
-        candidates.append(now._replace(matrix=matrices[(m + 1) % len(matrices)]))
-        if g > 0:
-            candidates.append(now._replace(gate=gates[g - 1]))
-        yield from candidates[: self.prefetch]
+            views.insert(0, now._replace(epoch=epochs[epochs.index(now.epoch) + 1]))
+        return views[: self.prefetch]
 
     def _render_ahead_job(self, view: _View):
         return lambda: self._render_ahead(view)
@@ -436,8 +444,9 @@ class WeightExplorer(WeightControls, FigureView):
         rooms = dict(self._title_lines)
         try:
             self._draw(view)
-            if self._title_lines == rooms:
-                self._png_cache.get_or_make(self._picture_key(view), self.display.render_png)
+            key = self._picture_key(view)
+            if self._title_lines == rooms and key not in self._png_cache:
+                self._png_cache[key] = self.display.render_png()
         finally:
             self._title_lines = rooms
             self._draw()
