@@ -303,7 +303,9 @@ def _write_notebook(path: Path, args) -> None:
     setup = SETUP.format(
         root=str(ROOT), units=args.units, features=args.features, matrix=args.matrix
     )
-    project = PROJECT
+    project = PROJECT.replace(
+        "lw.WeightExplorer(model)", f"lw.WeightExplorer(model, prefetch={args.prefetch})"
+    )
     if args.no_view_cache:  # every gate change a real redraw, as benchmarks/redraw.py times
         project = project.replace("\nexplorer\n", "\nexplorer._png_cache.maxsize = 0\nexplorer\n")
     elif args.first_visits:
@@ -454,6 +456,9 @@ def main(argv=None) -> int:
         "idle are hits (with --pause, how long a user looks before the next change)",
     )
     parser.add_argument(
+        "--prefetch", type=int, default=5, help="WeightExplorer(prefetch=...): views rendered ahead"
+    )
+    parser.add_argument(
         "--pause", type=float, default=100.0, help="ms between one picture and the next change"
     )
     parser.add_argument(
@@ -494,7 +499,7 @@ def main(argv=None) -> int:
     print(
         f"Click to pixels in JupyterLab, headless Chromium: LSTM({args.units}), "
         f"{args.features} features, matrix {args.matrix}, {args.n} gate changes each, "
-        f"{args.pause:g} ms apart, order {args.order}"
+        f"{args.pause:g} ms apart, order {args.order}, prefetch {args.prefetch}"
         f"{', first visits' if args.first_visits else ''}"
         f"{', no view cache' if args.no_view_cache else ''} "
         f"(load average before the run {load_before[0]:.1f}, after {load[0]:.1f}, "

@@ -16,7 +16,7 @@ import pytest
 from _helpers import decoded_png, randomize_weights, recorded_history, run_in_a_fresh_loop
 
 from lstm_widgets import WeightExplorer
-from lstm_widgets.widgets._idle import IdleQueue
+from lstm_widgets.widgets._idle import IdleQueue, in_background
 
 T, F = 6, 3
 
@@ -75,6 +75,31 @@ def test_idle_queue_runs_jobs_one_per_turn_only_after_quiet_and_forgets_them_whe
     run_in_a_fresh_loop(scenario)
 
 
+def test_a_job_with_a_background_part_holds_the_next_job_until_that_part_is_done():
+    import threading
+
+    release, log = threading.Event(), []
+
+    def slow() -> str:
+        release.wait(5)
+        log.append("encoded")
+        return "png"
+
+    async def scenario():
+        queue = IdleQueue(delay=0.0)
+        queue.replace(
+            [lambda: in_background(slow, lambda result: log.append(f"kept {result}")),
+             lambda: log.append("next")]
+        )  # fmt: skip
+        await asyncio.sleep(0.15)
+        assert log == [] and len(queue) == 1  # the second job waits for the first's thread
+        release.set()
+        await asyncio.sleep(0.15)
+        assert log == ["encoded", "kept png", "next"]
+
+    run_in_a_fresh_loop(scenario)
+
+
 def test_idle_queue_without_a_running_loop_runs_nothing():
     done = []
     queue = IdleQueue(delay=0.0)
@@ -106,6 +131,24 @@ def test_views_one_step_away_are_rendered_ahead_exactly_and_nothing_shown_change
             w.gate, w.matrix = gate, matrix
             ahead = decoded_png(bytes(w.image.value))
             np.testing.assert_array_equal(ahead, _fresh_picture(w), err_msg=f"{matrix}_{gate}")
+        w.close()
+
+    run_in_a_fresh_loop(scenario)
+
+
+def test_a_click_on_a_view_still_being_encoded_waits_for_it_and_shows_the_same_pixels(model):
+    async def scenario():
+        w = WeightExplorer(model, gate="all", matrix="U", prefetch=0)
+        w.canvas.display_width = 640
+        view = w._view()._replace(gate="o")
+        encoding = w._render_ahead(view)  # drawn now, encoded in the background thread
+        assert encoding is not None and w.display.gate == "all"  # the view on show is back
+        w.gate = "o"  # before the loop had a turn to keep the picture
+        assert encoding.done() and not w._encoding
+        shown = decoded_png(bytes(w.image.value))
+        np.testing.assert_array_equal(shown, _fresh_picture(w))
+        await asyncio.sleep(0.05)  # the late callback finds nothing left to keep
+        assert not w._encoding
         w.close()
 
     run_in_a_fresh_loop(scenario)

@@ -10,7 +10,7 @@ from ._figure import new_figure
 from ._history import GateHistoryDisplay, LagHistoryDisplay, record_label, record_positions
 from ._labels import check_feature_names
 from ._memory import MemoryRetentionDisplay
-from ._render import Renderer, encode_png, render_png, renderer_for
+from ._render import Frame, Renderer, encode_png, render_png, renderer_for
 from ._sizing import (
     CSS_DPI,
     MAX_RATIO,
@@ -30,6 +30,7 @@ __all__ = [
     "MAX_RATIO",
     "MIN_RATIO",
     "AblationDisplay",
+    "Frame",
     "GateActivationDisplay",
     "GateHistoryDisplay",
     "LagHistoryDisplay",

@@ -11,7 +11,7 @@ import io
 import math
 import weakref
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from matplotlib.artist import Artist
@@ -56,6 +56,25 @@ def encode_png(rgba: Any, *, dpi: float | None = None, compress_level: int = 1) 
         options["dpi"] = (dpi, dpi)
     image.save(out, format="png", **options)
     return out.getvalue()
+
+
+class Frame(NamedTuple):
+    """A rendered figure's pixels, to be encoded later (for example in another thread).
+
+    Attributes
+    ----------
+    rgba : numpy.ndarray of shape (H, W, 4), uint8
+        A copy of the pixels (the figure may draw something else meanwhile).
+    dpi : float
+        The figure's dpi when drawn, written into the PNG.
+    """
+
+    rgba: np.ndarray
+    dpi: float
+
+    def png(self, compress_level: int = 1) -> bytes:
+        """Encode the frame as :meth:`Renderer.render` would have (Pillow releases the GIL)."""
+        return encode_png(self.rgba, dpi=self.dpi, compress_level=compress_level)
 
 
 def renderer_for(figure: Figure) -> Renderer:
@@ -163,11 +182,29 @@ class Renderer:
         bytes
             The PNG.
         """
+        canvas = self._draw(layers, key, stamps, guard)
+        return self._encode(canvas, compress_level)
+
+    def frame(
+        self,
+        layers: Iterable = (),
+        key: object = None,
+        *,
+        stamps: Iterable[tuple[Artist, object]] = (),
+        guard: Sequence[Bbox] = (),
+    ) -> Frame:
+        """Draw as :meth:`render` does, and return a copy of the pixels instead of a PNG."""
+        canvas = self._draw(layers, key, stamps, guard)
+        return Frame(np.array(canvas.buffer_rgba()), float(self.figure.dpi))
+
+    # ---- internals -----------------------------------------------------------------------
+    def _draw(self, layers, key, stamps, guard) -> FigureCanvasAgg:
+        """Draw the figure into its canvas (see :meth:`render`); return the canvas."""
         canvas = self._canvas()
         if key is None:
             canvas.draw()
             self.full_draws += 1
-            return self._encode(canvas, compress_level)
+            return canvas
         layers = _as_layers(layers)
         stamps = [(a, c) for a, c in stamps if a is not None and a.get_visible()]
         background = self._background(canvas, layers, stamps, key)
@@ -175,9 +212,8 @@ class Renderer:
         taken = list(guard)
         for artist, content in stamps:
             taken.append(self._stamp(canvas, artist, content, taken))
-        return self._encode(canvas, compress_level)
+        return canvas
 
-    # ---- internals -----------------------------------------------------------------------
     def _canvas(self) -> FigureCanvasAgg:
         canvas = self.figure.canvas
         if not isinstance(canvas, FigureCanvasAgg):

@@ -15,7 +15,7 @@ from matplotlib.transforms import blended_transform_factory
 
 from ..core import GATE_LONG_NAMES
 from ._figure import merge_style
-from ._render import fixed_layout, renderer_for
+from ._render import Frame, fixed_layout, renderer_for
 from ._weight_layout import column_ticks, round_up, row_ticks
 from ._weight_views import WeightView
 
@@ -280,13 +280,30 @@ class WeightArtists:
         bytes
             A PNG of the whole figure (RGBA, with the figure's dpi).
         """
-        renderer = renderer_for(self.figure_)
+        parts = self._render_parts(blit)
+        return renderer_for(self.figure_).render(**parts, compress_level=compress_level)
+
+    def render_frame(self, *, blit: bool = True) -> Frame:
+        """Draw as :meth:`render_png` does; return the pixels, to be encoded later.
+
+        Parameters
+        ----------
+        blit : bool, default=True
+            Use the cached renderings when possible.
+
+        Returns
+        -------
+        Frame
+            A copy of the pixels and the dpi; ``frame.png()`` gives :meth:`render_png`'s bytes.
+        """
+        return renderer_for(self.figure_).frame(**self._render_parts(blit))
+
+    def _render_parts(self, blit: bool) -> dict[str, Any]:
+        """Return the Renderer's arguments: none (a full draw) unless blitting is possible."""
         if not (blit and fixed_layout(self.figure_)):
-            return renderer.render(compress_level=compress_level)
+            return {}
         artists, key, stamps, guard = self.blit_parts()
-        return renderer.render(
-            artists, key, stamps=stamps, guard=guard, compress_level=compress_level
-        )
+        return {"layers": artists, "key": key, "stamps": stamps, "guard": guard}
 
     def blit_parts(self) -> tuple[list, tuple, list, list]:
         """Return what a :class:`~lstm_widgets.plots.Renderer` needs to blit this view.

@@ -7,6 +7,7 @@ view buttons) are built in :mod:`._weight_controls`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Future
 from typing import Any, NamedTuple
 
 from traitlets import Any as TraitAny
@@ -28,7 +29,7 @@ from ..plots import (
 )
 from ._base import FigureView, Resolved, as_trait_error, check_layer
 from ._equations import equations_html, weights_lesson
-from ._idle import IdleQueue
+from ._idle import IdleQueue, in_background
 from ._readouts import weight_readout
 from ._weight_controls import WeightControls
 from ._weight_sources import _VIEWS, weight_source
@@ -209,6 +210,7 @@ class WeightExplorer(WeightControls, FigureView):
         **kwargs: Any,
     ) -> None:
         self._ahead = IdleQueue()  # first: close() (also from __del__) cancels it
+        self._encoding: dict[tuple, Future[bytes]] = {}  # pictures rendered ahead, encoding
         self._source = weight_source(model)
         self._entries = self._source.entries
         first = next(iter(self._entries.values()))
@@ -369,7 +371,11 @@ class WeightExplorer(WeightControls, FigureView):
         Weights do not change while the widget lives, so each view's PNG is kept (the last
         ``_PNG_CACHE_SIZE`` of them): going back to a gate costs no drawing at all.
         """
-        self._show_png(self._png_cache.get_or_make(self._picture_key(), self.display.render_png))
+        key = self._picture_key()
+        encoding = self._encoding.pop(key, None)
+        if encoding is not None:  # rendered ahead, still being encoded: wait for the rest
+            self._png_cache[key] = encoding.result()
+        self._show_png(self._png_cache.get_or_make(key, self.display.render_png))
 
     def _picture_key(self, view: _View | None = None) -> tuple:
         """Return the cache key of the picture drawn now: the view, and where its heatmap is.
@@ -385,12 +391,12 @@ class WeightExplorer(WeightControls, FigureView):
 
     def close(self) -> None:
         """Close the explorer, forgetting the views it meant to render ahead."""
-        self._ahead.cancel()
+        self._forget_ahead()
         super().close()
 
     def _resized(self) -> None:
         """Place the heatmap afresh for the new size: its margins are pixels, not fractions."""
-        self._ahead.cancel()
+        self._forget_ahead()
         self._png_cache.clear()
         self._ax.remove()
         self._title_lines.clear()  # downsampling depends on the size
@@ -435,21 +441,38 @@ class WeightExplorer(WeightControls, FigureView):
     def _render_ahead_job(self, view: _View):
         return lambda: self._render_ahead(view)
 
-    def _render_ahead(self, view: _View) -> None:
-        """Render ``view`` into the PNG cache, then put the artists back as they were shown.
+    def _render_ahead(self, view: _View) -> Future[bytes] | None:
+        """Draw ``view`` and encode it into the PNG cache in the background thread.
 
         Nothing the user sees changes: a view that would move the heatmap (a second title
-        line) is left for its real draw, and the current view is restored before returning.
+        line) is left for its real draw, and the artists of the view on show are put back
+        before returning. Returns the encoding's future (the next view waits for it).
         """
         rooms = dict(self._title_lines)
         try:
             self._draw(view)
             key = self._picture_key(view)
-            if self._title_lines == rooms and key not in self._png_cache:
-                self._png_cache[key] = self.display.render_png()
+            if self._title_lines != rooms or key in self._png_cache or key in self._encoding:
+                return None
+            frame = self.display.render_frame()
+            encoding = in_background(frame.png, lambda png: self._keep(key, png))
+            self._encoding[key] = encoding
+            return encoding
         finally:
             self._title_lines = rooms
             self._draw()
+
+    def _keep(self, key: tuple, png: bytes) -> None:
+        """Keep a picture encoded in the background, unless it was forgotten meanwhile."""
+        if self._encoding.pop(key, None) is not None:
+            self._png_cache[key] = png
+
+    def _forget_ahead(self) -> None:
+        """Drop what was planned or is being encoded ahead (a resize, or closing)."""
+        self._ahead.cancel()
+        for encoding in self._encoding.values():
+            encoding.cancel()
+        self._encoding.clear()
 
     def _margins(self, view: _View | None = None) -> dict[str, Any]:
         """Return what the heatmap's margins must hold for a view (no blank band)."""
