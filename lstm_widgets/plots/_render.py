@@ -182,23 +182,20 @@ class Renderer:
         bytes
             The PNG.
         """
-        canvas = self._draw(layers, key, stamps, guard)
+        canvas = self._draw(layers, key, stamps=stamps, guard=guard)
         return self._encode(canvas, compress_level)
 
-    def frame(
-        self,
-        layers: Iterable = (),
-        key: object = None,
-        *,
-        stamps: Iterable[tuple[Artist, object]] = (),
-        guard: Sequence[Bbox] = (),
-    ) -> Frame:
-        """Draw as :meth:`render` does, and return a copy of the pixels instead of a PNG."""
-        canvas = self._draw(layers, key, stamps, guard)
+    def frame(self, *args: Any, **kwargs: Any) -> Frame:
+        """Draw as :meth:`render` does; return the pixels instead of a PNG.
+
+        Takes :meth:`render`'s arguments but ``compress_level``; encode the result later
+        with :meth:`Frame.png` (for example in another thread).
+        """
+        canvas = self._draw(*args, **kwargs)
         return Frame(np.array(canvas.buffer_rgba()), float(self.figure.dpi))
 
     # ---- internals -----------------------------------------------------------------------
-    def _draw(self, layers, key, stamps, guard) -> FigureCanvasAgg:
+    def _draw(self, layers=(), key=None, *, stamps=(), guard=()) -> FigureCanvasAgg:
         """Draw the figure into its canvas (see :meth:`render`); return the canvas."""
         canvas = self._canvas()
         if key is None:
