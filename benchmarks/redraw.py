@@ -33,6 +33,7 @@ Run: PYTHONPATH=. python benchmarks/redraw.py [--n 200] [--memory-n 1000] [--cas
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import io
 import os
@@ -42,6 +43,7 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Callable
+from typing import TypeVar
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -51,6 +53,7 @@ from _measure import rss_mb
 
 FIGSIZE = (7.5, 4.0)  # the WeightExplorer default; 100 dpi
 GOAL = 4.0
+T = TypeVar("T")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -92,12 +95,71 @@ def _gate_matrix_steps(gates: tuple[str, ...], n: int) -> list[tuple[str, str]]:
     return steps
 
 
+def _timed(action: Callable[[], T]) -> tuple[float, T]:
+    """Run ``action``; return the seconds it took and what it returned."""
+    t0 = time.perf_counter()
+    result = action()
+    return time.perf_counter() - t0, result
+
+
+def _time_to_png(w, interact: Callable[[], object]) -> tuple[float, bytes]:
+    """Run one interaction on widget ``w``; return the seconds until its new PNG, and the PNG."""
+
+    def interact_and_read() -> bytes:
+        interact()
+        return w.image.value
+
+    return _timed(interact_and_read)
+
+
+def _setter(w, trait: str, value) -> Callable[[], None]:
+    """The interaction that sets ``trait`` of ``w`` to ``value`` (as a control's link does)."""
+    return functools.partial(setattr, w, trait, value)
+
+
+def _interleaved(
+    w, steps: list[tuple[str, object]], baseline_frame: Callable[[], Callable[[], object]]
+) -> tuple[list[float], list[float], list[int]]:
+    """Time each step (a trait and its value) to its PNG, then the baseline drawing that view.
+
+    ``baseline_frame`` reads the view on show (untimed) and returns the drawing to time.
+    Returns the project's seconds, the baseline's seconds and the PNG sizes in bytes.
+    """
+    project, baseline, sizes = [], [], []
+    for trait, value in steps:
+        seconds, png = _time_to_png(w, _setter(w, trait, value))
+        project.append(seconds)
+        sizes.append(len(png))
+        baseline.append(_timed(baseline_frame())[0])
+    return project, baseline, sizes
+
+
+def _close_checked(w) -> None:
+    """Close ``w``, first failing the case if it showed an error while redrawing."""
+    if w.error.value:
+        raise RuntimeError(f"the widget reported an error: {w.error.value}")
+    w.close()
+
+
 def _stats(label: str, values: list[float]) -> str:
     arr = np.asarray(values) * 1e3
     return (
         f"{label:<34} median {np.median(arr):7.2f} ms   mean {arr.mean():7.2f} ms   "
         f"p90 {np.percentile(arr, 90):7.2f} ms   (n={arr.size})"
     )
+
+
+def _against_baseline(
+    header: str, baseline: list[float], label: str, project: list[float]
+) -> float:
+    """Print ``header`` and both timings (``label`` names the project's); return the ratio.
+
+    The ratio is the baseline's median over the project's: how many times faster it is.
+    """
+    print(header)
+    print(_stats("baseline: new figure + savefig", baseline))
+    print(_stats(label, project))
+    return statistics.median(baseline) / statistics.median(project)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -135,6 +197,11 @@ def case_weights(n: int = 200, units: int = 256, features: int = 32) -> dict:
     """WeightExplorer gate/matrix switches against a new figure per switch."""
     import lstm_widgets as lw
 
+    header = (
+        f"\n[weights] WeightExplorer, LSTM {units} units x {features} features, "
+        f"figure {FIGSIZE[0]}x{FIGSIZE[1]} in at 100 dpi; {n} interactions alternating "
+        "gate (i, f, c, o) and matrix (W, U), interleaved with the baseline"
+    )
     model = _lstm_model(units, features)
     names = [f"feature_{j}" for j in range(features)]
     gw = lw.gate_weights(model, "lstm")
@@ -144,46 +211,21 @@ def case_weights(n: int = 200, units: int = 256, features: int = 32) -> dict:
     # Cold: the first visit of each (gate, matrix) view draws the whole figure once.
     cold = []
     for trait, value in steps[: 2 * len(gw.gates)]:
-        t0 = time.perf_counter()
-        setattr(w, trait, value)
-        _ = w.image.value
-        cold.append(time.perf_counter() - t0)
+        cold.append(_time_to_png(w, _setter(w, trait, value))[0])
         _baseline_frame(gw, w.gate, w.matrix, names)  # warm pyplot's caches alike
 
     # The widget keeps each view's PNG; time real redraws with that cache off, then hits.
     cache_size = w._png_cache.maxsize
     w._png_cache.maxsize = 0
-    project, baseline, sizes = [], [], []
     try:
-        for trait, value in steps:
-            t0 = time.perf_counter()
-            setattr(w, trait, value)
-            png = w.image.value
-            project.append(time.perf_counter() - t0)
-            sizes.append(len(png))
-            t0 = time.perf_counter()
-            _baseline_frame(gw, w.gate, w.matrix, names)
-            baseline.append(time.perf_counter() - t0)
+        project, baseline, sizes = _interleaved(
+            w, steps, lambda: functools.partial(_baseline_frame, gw, w.gate, w.matrix, names)
+        )
     finally:
         w._png_cache.maxsize = cache_size
-    cached = []
-    for trait, value in steps:
-        t0 = time.perf_counter()
-        setattr(w, trait, value)
-        _ = w.image.value
-        cached.append(time.perf_counter() - t0)
-    if w.error.value:
-        raise RuntimeError(f"the widget reported an error: {w.error.value}")
-    w.close()
-
-    ratio = statistics.median(baseline) / statistics.median(project)
-    print(
-        f"\n[weights] WeightExplorer, LSTM {units} units x {features} features, "
-        f"figure {FIGSIZE[0]}x{FIGSIZE[1]} in at 100 dpi; {n} interactions alternating "
-        "gate (i, f, c, o) and matrix (W, U), interleaved with the baseline"
-    )
-    print(_stats("baseline: new figure + savefig", baseline))
-    print(_stats("project: trait -> PNG (in place)", project))
+    cached = [_time_to_png(w, _setter(w, trait, value))[0] for trait, value in steps]
+    _close_checked(w)
+    ratio = _against_baseline(header, baseline, "project: trait -> PNG (in place)", project)
     print(_stats("project, first visit of a view", cold))
     print(_stats("project, view seen before (cached)", cached))
     print(f"{'PNG size (project)':<34} median {statistics.median(sizes) / 1024:7.1f} KiB")
@@ -228,14 +270,10 @@ def case_epoch_slider(n: int = 200, units: int = 256, features: int = 32) -> dic
         # Alternate which of the pair goes first, so that drift and GC hit both alike.
         pair = [(move_slider, slider), (change_gate, gate)]
         for interact, times in pair if k % 2 == 0 else pair[::-1]:
-            t0 = time.perf_counter()
-            interact()
-            _ = w.image.value
+            seconds, _ = _time_to_png(w, interact)
             if k >= 2 * epochs:  # the first laps draw each view's background once
-                times.append(time.perf_counter() - t0)
-    if w.error.value:
-        raise RuntimeError(f"the widget reported an error: {w.error.value}")
-    w.close()
+                times.append(seconds)
+    _close_checked(w)
     ratio = statistics.median(slider) / statistics.median(gate)
     print(
         f"\n[epoch_slider] WeightExplorer(history), LSTM {units} units x {features} features, "
@@ -364,6 +402,11 @@ def case_activations(n: int = 200, units: int = 128, steps: int = 100, features:
 
     import lstm_widgets as lw
 
+    header = (
+        f"\n[activations] GateActivationExplorer, LSTM {units} units, T={steps}, {features} "
+        f"features; {n} interactions alternating sample and gate (i, f, o), interleaved with "
+        "the baseline"
+    )
     model = keras.Sequential(
         [
             keras.Input((steps, features)),
@@ -382,27 +425,15 @@ def case_activations(n: int = 200, units: int = 128, steps: int = 100, features:
     ]
     for k in range(len(X)):  # the first visit of a sample runs its recurrence once; cache them
         w.sample = k
-    project, baseline = [], []
-    for trait, value in interactions:
-        t0 = time.perf_counter()
-        setattr(w, trait, value)
-        _ = w.image.value
-        project.append(time.perf_counter() - t0)
+
+    def baseline_frame() -> Callable[[], bytes]:
         trace = w.trace()
-        t0 = time.perf_counter()
-        _baseline_activation_frame(X[w.sample], trace.gates[w.gate][0], trace.c[0], "baseline")
-        baseline.append(time.perf_counter() - t0)
-    if w.error.value:
-        raise RuntimeError(f"the widget reported an error: {w.error.value}")
-    w.close()
-    ratio = statistics.median(baseline) / statistics.median(project)
-    print(
-        f"\n[activations] GateActivationExplorer, LSTM {units} units, T={steps}, {features} "
-        f"features; {n} interactions alternating sample and gate (i, f, o), interleaved with "
-        "the baseline"
-    )
-    print(_stats("baseline: new figure + savefig", baseline))
-    print(_stats("project: trait -> PNG (blitted)", project))
+        inputs, gate, cell = X[w.sample], trace.gates[w.gate][0], trace.c[0]
+        return functools.partial(_baseline_activation_frame, inputs, gate, cell, "baseline")
+
+    project, baseline, _ = _interleaved(w, interactions, baseline_frame)
+    _close_checked(w)
+    ratio = _against_baseline(header, baseline, "project: trait -> PNG (blitted)", project)
     print(f"{'ratio (baseline / project)':<34} {ratio:7.2f}x")
     return {"baseline_ms": baseline, "project_ms": project, "ratio": ratio}
 

@@ -58,6 +58,31 @@ def shift_register_model(T, *, tokens=False, mask_value=0.0, vocab=10):
     return model
 
 
+def lag_lstm_weights(F, lag, a=1.5, big=30.0):
+    """Weights of ``LSTM(lag)`` and a ``Dense(1)`` head as a shift register: the output reads
+    ``x[:, T - lag, 0]`` and nothing else.
+
+    Forget gates shut, input and output gates open (biases of ``big``: sigmoid(-30) ~ 1e-13);
+    unit 0's candidate takes ``a * x_t[0]``, unit j's the previous step's unit j - 1, so unit
+    ``lag - 1`` holds (a squashed copy of) the input of ``lag - 1`` steps before.
+
+    Returns ``(kernel (F, 4H), recurrent (H, 4H), bias (4H,), head (H, 1))`` in Keras' layout
+    and gate order i, f, c, o (PyTorch's i, f, g, o is the same order, its matrices the
+    transposes); H = ``lag``, float32, and the head has no bias.
+    """
+    H = lag
+    kernel = np.zeros((F, 4 * H), "float32")
+    kernel[0, 2 * H] = a  # cell candidate of unit 0
+    recurrent = np.zeros((H, 4 * H), "float32")
+    for j in range(1, H):
+        recurrent[j - 1, 2 * H + j] = 2.0
+    bias = np.zeros(4 * H, "float32")
+    bias[:H], bias[H : 2 * H], bias[3 * H :] = big, -big, big  # i open, f shut, o open
+    head = np.zeros((H, 1), "float32")
+    head[H - 1, 0] = 1.0
+    return kernel, recurrent, bias, head
+
+
 def decoded_png(png: bytes) -> np.ndarray:
     """The pixels of PNG bytes, as an (H, W, channels) uint8 array."""
     import io

@@ -4,7 +4,7 @@ whole ablated sequences re-run by brute force."""
 import keras
 import numpy as np
 import pytest
-from _helpers import randomize_weights
+from _helpers import lag_lstm_weights, randomize_weights
 
 import lstm_widgets as lw
 from lstm_widgets.adapters import keras as keras_adapter
@@ -12,7 +12,6 @@ from lstm_widgets.analysis._cost import forced_path
 
 layers = keras.layers
 ATOL = 1e-5
-BIG = 30.0  # a gate bias that saturates the gate: sigmoid(-30) ~ 1e-13
 
 
 def _seq(T, F, *body):
@@ -37,26 +36,12 @@ def _brute_force(model, X, by_feature=False):
     return out
 
 
-def _lag_lstm(T, F, lag, a=1.5):
-    """``LSTM(lag)`` as a shift register: the output reads ``x[:, T - lag, 0]`` and nothing else.
-
-    Forget gates shut, input and output gates open (saturated biases); unit 0 takes
-    ``a * x_t[0]``, unit j the previous step's unit j - 1, so unit ``lag - 1`` holds the
-    input of ``lag - 1`` steps before (up to ~1e-13 through the shut forget gates).
-    """
+def _lag_lstm(T, F, lag):
+    """``LSTM(lag)`` as a shift register reading ``x[:, T - lag, 0]`` (see lag_lstm_weights)."""
     model = _seq(T, F, layers.LSTM(lag), layers.Dense(1))
     lstm, head = model.layers
-    H = lag
-    kernel = np.zeros((F, 4 * H), "float32")
-    kernel[0, 2 * H] = a  # cell candidate of unit 0
-    recurrent = np.zeros((H, 4 * H), "float32")
-    for j in range(1, H):
-        recurrent[j - 1, 2 * H + j] = 2.0
-    bias = np.zeros(4 * H, "float32")
-    bias[:H], bias[H : 2 * H], bias[3 * H :] = BIG, -BIG, BIG  # i open, f shut, o open
+    kernel, recurrent, bias, w = lag_lstm_weights(F, lag)
     lstm.set_weights([kernel, recurrent, bias])
-    w = np.zeros((H, 1), "float32")
-    w[H - 1, 0] = 1.0
     head.set_weights([w, np.zeros(1, "float32")])
     return model
 

@@ -6,6 +6,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from _helpers import lag_lstm_weights
 from _helpers import randomize_module as randomize
 
 import lstm_widgets as lw
@@ -16,7 +17,6 @@ from lstm_widgets.analysis._cost import forced_path
 
 nn = torch.nn
 ATOL = 1e-5
-BIG = 30.0  # a gate bias that saturates the gate: sigmoid(-30) ~ 1e-13
 
 
 class Stack(nn.Module):
@@ -57,24 +57,18 @@ def _brute_force(model, X, by_feature=False):
     return out
 
 
-def _lag_lstm(F, lag, a=1.5):
-    """``LSTM(lag)`` as a shift register: the output reads ``x[:, T - lag, 0]`` and nothing else.
-
-    Forget gates shut, input and output gates open (saturated biases); unit 0's candidate
-    takes ``a * x_t[0]``, unit j's the previous step's unit j - 1, so unit ``lag - 1`` holds
-    (a squashed copy of) the input of ``lag - 1`` steps before.
-    """
-    H = lag
-    lstm = _lstm(F, H)
-    head = nn.Linear(H, 1)
-    with torch.no_grad():
-        for p in (*lstm.parameters(), *head.parameters()):
-            p.zero_()
-        lstm.weight_ih_l0[2 * H, 0] = a  # PyTorch gate order i, f, g, o
-        for j in range(1, H):
-            lstm.weight_hh_l0[2 * H + j, j - 1] = 2.0
-        lstm.bias_ih_l0[:H], lstm.bias_ih_l0[H : 2 * H], lstm.bias_ih_l0[3 * H :] = BIG, -BIG, BIG
-        head.weight[0, H - 1] = 1.0
+def _lag_lstm(F, lag):
+    """``LSTM(lag)`` as a shift register reading ``x[:, T - lag, 0]`` (see lag_lstm_weights)."""
+    lstm = _lstm(F, lag)
+    head = nn.Linear(lag, 1)
+    kernel, recurrent, bias, w = lag_lstm_weights(F, lag)
+    with torch.no_grad():  # PyTorch keeps the transposes, in the same gate order
+        lstm.weight_ih_l0.copy_(torch.from_numpy(kernel.T))
+        lstm.weight_hh_l0.copy_(torch.from_numpy(recurrent.T))
+        lstm.bias_ih_l0.copy_(torch.from_numpy(bias))
+        lstm.bias_hh_l0.zero_()
+        head.weight.copy_(torch.from_numpy(w.T))
+        head.bias.zero_()
     return Stack([lstm], head).eval()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -66,47 +67,29 @@ def row_ticks(
     return pos, [str(p) for p in pos]
 
 
-def fixed_weight_axes(
-    figure: Figure,
-    *,
-    row_labels: Sequence[str] = (),
-    colorbar: bool = True,
-    gate_labels: bool = True,
-    title_lines: int = 2,
-) -> Axes:
+def fixed_weight_axes(figure: Figure, **layout: Any) -> Axes:
     """Add an Axes at a fixed position sized for the labels of a weight heatmap.
 
     The figure's layout engine is switched off, so nothing moves from one view to the next
-    and :meth:`WeightHeatmapDisplay.render_png` can reuse cached backgrounds. The top
-    margin holds what the view shows above the heatmap (see :func:`weight_axes_rect`);
-    move the Axes with ``ax.set_position(weight_axes_rect(...))`` when that changes.
+    and :meth:`WeightHeatmapDisplay.render_png` can reuse cached backgrounds. The Axes sit
+    at :func:`weight_axes_rect`; move them with ``ax.set_position(weight_axes_rect(...))``
+    when what the view shows above the heatmap changes.
 
     Parameters
     ----------
     figure : matplotlib.figure.Figure
         The figure to add the Axes to (usually empty).
-    row_labels : sequence of str, default=()
-        The longest row tick labels that may be shown (feature names); room is made for them.
-    colorbar : bool, default=True
-        Leave room on the right for the inset colorbar.
-    gate_labels : bool, default=True
-        Leave room above the heatmap for the gate labels of the "all gates" view.
-    title_lines : int, default=2
-        Lines of title to leave room for (a downsampled view has two).
+    **layout
+        The keywords of :func:`weight_axes_rect` (``row_labels``, ``colorbar``,
+        ``gate_labels``, ``title_lines``); by default room is left for everything.
 
     Returns
     -------
     matplotlib.axes.Axes
         The new Axes.
     """
+    rect = weight_axes_rect(figure, **layout)
     figure.set_layout_engine("none")
-    rect = weight_axes_rect(
-        figure,
-        row_labels=row_labels,
-        colorbar=colorbar,
-        gate_labels=gate_labels,
-        title_lines=title_lines,
-    )
     return figure.add_axes(rect)
 
 

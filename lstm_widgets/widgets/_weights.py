@@ -24,7 +24,6 @@ from ..core import (
 from ..plots import (
     WeightHeatmapDisplay,
     check_feature_names,
-    fixed_weight_axes,
     weight_axes_rect,
 )
 from ._base import FigureView, Resolved, as_trait_error, check_layer
@@ -238,7 +237,7 @@ class WeightExplorer(WeightControls, FigureView):
         self._title_lines: dict[tuple[str, bool], int] = {}
         # Where the heatmap sits for each set of margins (measuring the labels costs ~15 ms).
         self._rects: dict[tuple, tuple[float, float, float, float]] = {}
-        self._ax = fixed_weight_axes(self.figure, **self._margins())
+        self._add_heatmap_axes()
         self.display = WeightHeatmapDisplay(self._weights(start), layer_name=start.name)
         self._start()
 
@@ -401,7 +400,7 @@ class WeightExplorer(WeightControls, FigureView):
         self._ax.remove()
         self._title_lines.clear()  # downsampling depends on the size
         self._rects.clear()
-        self._ax = fixed_weight_axes(self.figure, **self._margins())
+        self._add_heatmap_axes()
         self.display.plot(self._ax)
         self._fit_title(self._view())
         self._plan_ahead()  # runs once the resized picture is out
@@ -503,13 +502,28 @@ class WeightExplorer(WeightControls, FigureView):
         self._place_heatmap(view)
         self.display.update()
 
-    def _place_heatmap(self, view: _View) -> None:
-        """Move the heatmap's Axes to where the margins of ``view`` put it (if they moved)."""
+    def _heatmap_rect(self, view: _View | None = None) -> tuple[float, float, float, float]:
+        """Return where the margins of ``view`` (``None``: the view on show) put the heatmap.
+
+        Measured once per figure size and margins (measuring the labels costs ~15 ms).
+        """
         margins = self._margins(view)
-        key = (margins["gate_labels"], margins["title_lines"])
+        size = (*self.figure.get_size_inches(), self.figure.dpi)  # row labels never change
+        key = (size, margins["gate_labels"], margins["title_lines"])
         rect = self._rects.get(key)
         if rect is None:
             rect = self._rects[key] = weight_axes_rect(self.figure, **margins)
+        return rect
+
+    def _add_heatmap_axes(self) -> None:
+        """Add the heatmap's Axes where :meth:`_heatmap_rect` puts them, on a fixed layout."""
+        rect = self._heatmap_rect()
+        self.figure.set_layout_engine("none")  # nothing may move them between views
+        self._ax = self.figure.add_axes(rect)
+
+    def _place_heatmap(self, view: _View) -> None:
+        """Move the heatmap's Axes to where the margins of ``view`` put it (if they moved)."""
+        rect = self._heatmap_rect(view)
         now = self._ax.get_position().bounds
         if any(abs(a - b) > 1e-9 for a, b in zip(now, rect, strict=True)):
             self._ax.set_position(rect)
