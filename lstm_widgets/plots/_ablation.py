@@ -12,6 +12,7 @@ from matplotlib.axes import Axes
 
 from ..analysis import METRIC_LABELS, Ablation
 from ._figure import ShowsAsPNG, axes_or_new, merge_style
+from ._nearest_image import imshow_nearest
 
 KINDS: tuple[str, ...] = ("bars", "heatmap")
 
@@ -213,7 +214,7 @@ class AblationDisplay(ShowsAsPNG):
         ax, (T, F) = self.ax_, self.importance.shape
         defaults = {"aspect": "auto", "interpolation": "nearest"}
         defaults["extent"] = (0.5, T + 0.5, F - 0.5, -0.5)
-        self.im_ = ax.imshow(np.zeros((F, T)), **merge_style(defaults, imshow_kwargs))
+        self.im_ = imshow_nearest(ax, np.zeros((F, T)), **merge_style(defaults, imshow_kwargs))
         names = self.feature_names or [f"x{f}" for f in range(F)]
         step = max(1, math.ceil(F / 24))
         ax.set_yticks(np.arange(0, F, step), [names[f] for f in range(0, F, step)])

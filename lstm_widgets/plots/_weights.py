@@ -18,6 +18,7 @@ from ..core import (
 from ._deferred_colorbar import DeferredColorbar
 from ._figure import ShowsAsPNG, axes_or_new, merge_style
 from ._labels import check_feature_names
+from ._nearest_image import imshow_nearest
 from ._weight_artists import WeightArtists
 from ._weight_layout import TITLE_PAD, TITLE_PAD_GATE_LABELS
 from ._weight_views import WeightViews
@@ -71,7 +72,9 @@ class WeightHeatmapDisplay(WeightArtists, ShowsAsPNG):
         Its figure.
     im_ : matplotlib.image.AxesImage
         The heatmap (hidden while ``b`` is on show); its array is the matrix on show, of
-        shape (rows, cols), or its block means when downsampled.
+        shape (rows, cols), or its block means when downsampled. A
+        :class:`~lstm_widgets.plots._nearest_image.NearestImage`, which draws the same
+        pixels as matplotlib, faster.
     cax_ : matplotlib.axes.Axes
         The colorbar's Axes, inset to the right of ``ax_``.
     colorbar_ : matplotlib.colorbar.Colorbar
@@ -223,7 +226,9 @@ class WeightHeatmapDisplay(WeightArtists, ShowsAsPNG):
             Axes to draw on. Calling ``plot`` again on the same Axes replaces what this
             display drew there.
         imshow_kwargs : dict, optional
-            Passed to ``Axes.imshow`` (``cmap``, ``interpolation``, ...).
+            Passed to ``Axes.imshow`` (``cmap``, ``interpolation``, ...). The image is
+            drawn by a fast exact path for nearest-neighbour interpolation, and by
+            matplotlib's own code for anything that path does not reproduce.
         bar_kwargs : dict, optional
             Passed to the ``PolyCollection`` of the bias bars (``facecolors``, ``alpha``,
             ...).
@@ -248,7 +253,7 @@ class WeightHeatmapDisplay(WeightArtists, ShowsAsPNG):
             },
             imshow_kwargs,
         )
-        self.im_ = ax.imshow(np.zeros((1, 1)), vmin=-1.0, vmax=1.0, **kwargs)
+        self.im_ = imshow_nearest(ax, np.zeros((1, 1)), vmin=-1.0, vmax=1.0, **kwargs)
         self._cax = ax.inset_axes([1.02, 0.0, 0.03, 1.0])
         cb_kwargs = merge_style({"label": "weight"}, colorbar_kwargs)
         self._colorbar = DeferredColorbar(fig.colorbar(self.im_, cax=self._cax, **cb_kwargs))
