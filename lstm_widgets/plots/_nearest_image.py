@@ -282,9 +282,11 @@ def _draw(im: AxesImage, plan: dict):
     inner, last = np.clip(inner, 0, rows_n - 1), np.clip(last, 0, rows_n - 1)
     if im.origin == "upper":  # and upside down
         inner, last = rows_n - 1 - inner, rows_n - 1 - last
-    out = np.empty((height, width), np.uint32)
-    if width > 1:
-        out[:, :-1] = c32.take(inner, axis=0).take(cols[:-1], axis=1)
+    # Gather along the axis that shrinks the intermediate array most first.
+    if rows_n * width <= height * cols_n:
+        out = c32.take(cols, axis=1).take(inner, axis=0)
+    else:
+        out = c32.take(inner, axis=0).take(cols, axis=1)
     out[:, -1] = c32[last, cols[-1]]
     if not ok_i.all():
         out[~ok_i, :-1] = blank
