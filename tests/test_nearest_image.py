@@ -123,6 +123,7 @@ def test_the_pixels_are_matplotlibs(dpi, figsize, shape, origin, extent, zoom):
         {"clip_on": False, "lims": ((2.0, 6.0), (5.0, 1.0))},
         {"extent": (12.0, 1.0, 0.0, 3.0)},  # x decreasing to the right
         {"norm": mpl.colors.TwoSlopeNorm(0.2, -1.0, 2.0)},
+        {"norm": mpl.colors.LogNorm(0.1, 2.0)},  # values <= 0 are bad
     ],
     ids=lambda o: next(iter(o)),
 )
