@@ -20,7 +20,12 @@ from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 
 from lstm_widgets import GateWeights, WeightExplorer
-from lstm_widgets.plots import AblationDisplay, WeightHeatmapDisplay
+from lstm_widgets.plots import (
+    AblationDisplay,
+    GateActivationDisplay,
+    LagHistoryDisplay,
+    WeightHeatmapDisplay,
+)
 from lstm_widgets.plots._nearest_image import NearestImage, _draw, _plan, imshow_nearest
 from lstm_widgets.widgets._readouts import weight_readout
 
@@ -208,18 +213,26 @@ def test_an_image_outside_the_axes_gives_none_as_matplotlib_does():
 # The Displays
 
 
-def test_the_weight_and_ablation_heatmaps_are_nearest_images():
+def _heatmap_displays():
     gw = GateWeights("LSTM", RNG.normal(size=(3, 16)), RNG.normal(size=(4, 16)), np.zeros(16))
-    disp = WeightHeatmapDisplay(gw, gate="f").plot()
-    assert isinstance(disp.im_, NearestImage)
-    disp.figure_.canvas.draw()
-    assert _fast_taken(disp.im_)
-    _assert_same_as_matplotlib(disp.im_, disp.figure_.canvas.get_renderer())
-    ab = AblationDisplay(RNG.normal(size=(30, 3))).plot(kind="heatmap")
-    assert isinstance(ab.im_, NearestImage)
-    ab.figure_.canvas.draw()
-    assert _fast_taken(ab.im_)
-    _assert_same_as_matplotlib(ab.im_, ab.figure_.canvas.get_renderer())
+    trace = RNG.uniform(size=(40, 5))
+    acts = GateActivationDisplay(RNG.normal(size=(40, 2)), trace, trace - 0.5, "f").plot()
+    return {
+        "weights": (WeightHeatmapDisplay(gw, gate="f").plot(), "im_"),
+        "ablation": (AblationDisplay(RNG.normal(size=(30, 3))).plot(kind="heatmap"), "im_"),
+        "activations": (acts, "im_"),
+        "cell state": (acts, "cell_im_"),
+        "lag history": (LagHistoryDisplay(RNG.uniform(size=(7, 12)), range(7)).plot(), "im_"),
+    }
+
+
+def test_the_displays_heatmaps_are_nearest_images_drawing_matplotlibs_pixels():
+    for name, (disp, attr) in _heatmap_displays().items():
+        im = getattr(disp, attr)
+        assert isinstance(im, NearestImage), name
+        disp.figure_.canvas.draw()
+        assert _fast_taken(im), name
+        _assert_same_as_matplotlib(im, disp.figure_.canvas.get_renderer())
 
 
 def test_imshow_kwargs_the_fast_path_cannot_honour_make_it_fall_back():

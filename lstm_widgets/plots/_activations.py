@@ -11,6 +11,7 @@ from matplotlib.ticker import MaxNLocator
 
 from ..core import GATE_LONG_NAMES, Trace, resolve_gate
 from ._figure import ShowsAsPNG, merge_style, new_figure
+from ._nearest_image import imshow_nearest
 
 _CANDIDATE = {"LSTM": "c", "GRU": "h", "SimpleRNN": "h"}  # tanh-like: centred on zero
 
@@ -276,7 +277,7 @@ class GateActivationDisplay(ShowsAsPNG):
         T = self.inputs.shape[0]
         extent = (-0.5, T - 0.5, -0.5, self.gate.shape[1] - 0.5)
         gate_cmap = "viridis" if self.bounded else "RdBu_r"
-        self.im_ = axes[1].imshow(self.gate.T, cmap=gate_cmap, extent=extent, **kwargs)
+        self.im_ = imshow_nearest(axes[1], self.gate.T, cmap=gate_cmap, extent=extent, **kwargs)
         self.im_.set_clim(*self._gate_clim())
         axes[1].set_ylabel("hidden unit")
         for panel in axes[1:]:
@@ -284,7 +285,9 @@ class GateActivationDisplay(ShowsAsPNG):
         self.colorbar_ = self.figure_.colorbar(self.im_, ax=axes[1], pad=0.01)
         self.cell_im_ = self.cell_colorbar_ = None
         if self.cell is not None:
-            self.cell_im_ = axes[2].imshow(self.cell.T, cmap="RdBu_r", extent=extent, **kwargs)
+            self.cell_im_ = imshow_nearest(
+                axes[2], self.cell.T, cmap="RdBu_r", extent=extent, **kwargs
+            )
             axes[2].set_ylabel("hidden unit")
             axes[2].set_title("cell state c_t", fontsize="small", loc="left")
             self.cell_colorbar_ = self.figure_.colorbar(self.cell_im_, ax=axes[2], pad=0.01)

@@ -10,6 +10,7 @@ from matplotlib.axes import Axes
 
 from ..core import GATE_LONG_NAMES
 from ._figure import ShowsAsPNG, axes_or_new
+from ._nearest_image import imshow_nearest
 
 _STAT_WORDS = {"mean": "mean", "std": "standard deviation", "norm": "Frobenius norm"}
 
@@ -254,7 +255,7 @@ class LagHistoryDisplay(ShowsAsPNG):
         values = self.importance.T
         n_lags, n_ep = values.shape
         extent = (-0.5, n_ep - 0.5, n_lags + 0.5, 0.5)
-        self.im_ = ax.imshow(values, extent=extent, **kwargs)
+        self.im_ = imshow_nearest(ax, values, extent=extent, **kwargs)
         finite = values[np.isfinite(values)]
         if finite.size:
             self.im_.set_clim(float(finite.min()), float(finite.max()) or 1.0)
