@@ -203,6 +203,17 @@ def test_what_the_fast_path_cannot_reproduce_is_drawn_by_matplotlib(data, option
     _assert_same_as_matplotlib(im, renderer)
 
 
+def test_a_matplotlib_version_not_checked_against_is_drawn_by_matplotlib(monkeypatch):
+    # The fast path copies 3.11's resampler rules; 3.10 places the image differently.
+    from lstm_widgets.plots import _nearest_image
+
+    im, renderer = _drawn(_data(9, 14), vmin=-1, vmax=1)
+    assert _fast_taken(im)
+    monkeypatch.setattr(_nearest_image, "_FAST", False)
+    assert not _fast_taken(im)
+    _assert_same_as_matplotlib(im, renderer)
+
+
 def test_an_image_outside_the_axes_gives_none_as_matplotlib_does():
     im, renderer = _drawn(_data(5, 6), vmin=-1, vmax=1, lims=((20, 30), (20, 30)))
     assert im.make_image(renderer)[0] is None
