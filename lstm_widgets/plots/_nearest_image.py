@@ -245,7 +245,7 @@ def _colour(im: AxesImage, values, mask, out_alpha, alpha) -> np.ndarray:
     return np.ascontiguousarray(rgba)
 
 
-def _cells_rgba(im: AxesImage, stage: str, A) -> tuple[np.ndarray, np.ndarray] | None:
+def _cells_rgba(im: AxesImage, stage: str, A) -> tuple[np.ndarray, np.uint32] | None:
     """Each cell's colour, and the colour of a pixel no cell reaches; None: fall back."""
     if stage == "data":
         dtype = np.dtype("f8" if A.dtype.itemsize > 4 else "f4")
