@@ -6,6 +6,11 @@ image, figure, dpi and renderer; and that the fast path was taken (so that a sil
 fall-back cannot make a comparison pass). The cases include samples that land exactly on
 cell boundaries, where matplotlib sends a pixel to the left/upper cell; a test shows that a
 plain ``floor`` of the pixel centre would get those wrong.
+
+The product takes the fast path only under a matplotlib version it was checked against
+(``_VERIFIED_MATPLOTLIB``). These tests force it on whatever version is installed: on a new
+version they pass if its resampler still samples the same way (add the version to the list
+then), and fail, pixel by pixel, if it does not; the product falls back meanwhile.
 """
 
 import itertools
@@ -25,11 +30,21 @@ from lstm_widgets.plots import (
     GateActivationDisplay,
     LagHistoryDisplay,
     WeightHeatmapDisplay,
+    _nearest_image,
 )
 from lstm_widgets.plots._nearest_image import NearestImage, _draw, _plan, imshow_nearest
 from lstm_widgets.widgets._readouts import weight_readout
 
 RNG = np.random.default_rng(3)
+PRODUCT_FAST = _nearest_image._FAST  # the guard as the product set it, before the fixture
+
+
+@pytest.fixture(autouse=True)
+def _fast_path_on(monkeypatch):
+    """Compare the fast path on the installed matplotlib, checked against or not (see above)."""
+    monkeypatch.setattr(_nearest_image, "_FAST", True)
+
+
 EXTREMES = mpl.colormaps["RdBu_r"].with_extremes(over="lime", under="magenta", bad="0.9")
 
 
@@ -203,10 +218,13 @@ def test_what_the_fast_path_cannot_reproduce_is_drawn_by_matplotlib(data, option
     _assert_same_as_matplotlib(im, renderer)
 
 
+def test_the_fast_path_is_on_exactly_for_the_matplotlib_versions_checked_against():
+    installed = tuple(mpl.__version_info__[:2])
+    assert PRODUCT_FAST == (installed in _nearest_image._VERIFIED_MATPLOTLIB)
+
+
 def test_a_matplotlib_version_not_checked_against_is_drawn_by_matplotlib(monkeypatch):
     # The fast path copies 3.11's resampler rules; 3.10 places the image differently.
-    from lstm_widgets.plots import _nearest_image
-
     im, renderer = _drawn(_data(9, 14), vmin=-1, vmax=1)
     assert _fast_taken(im)
     monkeypatch.setattr(_nearest_image, "_FAST", False)

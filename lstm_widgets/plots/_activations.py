@@ -14,6 +14,12 @@ from ._figure import ShowsAsPNG, merge_style, new_figure
 from ._nearest_image import imshow_nearest
 
 _CANDIDATE = {"LSTM": "c", "GRU": "h", "SimpleRNN": "h"}  # tanh-like: centred on zero
+_HEATMAP_STYLE = {
+    "aspect": "auto",
+    "origin": "lower",
+    "interpolation": "nearest",
+    "interpolation_stage": "rgba",  # colour the small array, then resample once
+}
 
 
 class GateActivationDisplay(ShowsAsPNG):
@@ -265,17 +271,8 @@ class GateActivationDisplay(ShowsAsPNG):
         ax.set_ylabel("input")
 
     def _draw_heatmaps(self, axes: list[Axes], imshow_kwargs: dict | None) -> None:
-        kwargs = merge_style(
-            {
-                "aspect": "auto",
-                "origin": "lower",
-                "interpolation": "nearest",
-                "interpolation_stage": "rgba",  # colour the small array, then resample once
-            },
-            imshow_kwargs,
-        )
-        T = self.inputs.shape[0]
-        extent = (-0.5, T - 0.5, -0.5, self.gate.shape[1] - 0.5)
+        kwargs = merge_style(_HEATMAP_STYLE, imshow_kwargs)
+        extent = (-0.5, self.inputs.shape[0] - 0.5, -0.5, self.gate.shape[1] - 0.5)
         gate_cmap = "viridis" if self.bounded else "RdBu_r"
         self.im_ = imshow_nearest(axes[1], self.gate.T, cmap=gate_cmap, extent=extent, **kwargs)
         self.im_.set_clim(*self._gate_clim())
