@@ -1,14 +1,15 @@
 """WeightExplorer: the interactive heatmap of a recurrent layer's W, U and b, per gate.
 
 Its controls (layer, gate, matrix, scale; for a history the epoch slider, play button and
-view buttons) are built in :mod:`._weight_controls`.
+view buttons) are built in :mod:`._weight_controls`; where the heatmap sits is worked out
+in :mod:`._weight_placement`, and the views rendered ahead in :mod:`._weight_ahead`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import Future
-from typing import Any, NamedTuple
+from typing import Any
 
 from traitlets import Any as TraitAny
 from traitlets import Int, Unicode, observe, validate
@@ -21,30 +22,17 @@ from ..core import (
     resolve_matrix,
     resolve_scale,
 )
-from ..plots import (
-    WeightHeatmapDisplay,
-    check_feature_names,
-    weight_axes_rect,
-)
+from ..plots import WeightHeatmapDisplay, check_feature_names
 from ._base import FigureView, Resolved, as_trait_error, check_layer
 from ._equations import equations_html, weights_lesson
-from ._idle import IdleQueue, in_background
+from ._idle import IdleQueue
 from ._readouts import weight_readout
+from ._weight_ahead import RenderAhead
 from ._weight_controls import WeightControls
+from ._weight_placement import HeatmapPlacement, ViewKey
 from ._weight_sources import _VIEWS, weight_source
 
 _PNG_CACHE_SIZE = 48  # about 100 KB each (400 KB at pixel ratio 2)
-
-
-class _View(NamedTuple):
-    """Everything that decides which picture is shown."""
-
-    layer: str
-    gate: str
-    matrix: str
-    scale: str
-    epoch: int | None
-    view: str
 
 
 class _Checked(TraitAny):
@@ -57,7 +45,7 @@ class _Checked(TraitAny):
     allow_none = False
 
 
-class WeightExplorer(WeightControls, FigureView):
+class WeightExplorer(WeightControls, HeatmapPlacement, RenderAhead, FigureView):
     """Explore a recurrent layer's gate weights: a heatmap of W, U or b per gate.
 
     Pick a layer, a gate (or ``"all"`` for the packed matrix), a matrix and a colour scale
@@ -255,7 +243,7 @@ class WeightExplorer(WeightControls, FigureView):
             return "input feature $x_t$"
         return "input $x_t$ (output of the layer below)"
 
-    def _title_name(self, entry: Any, view: _View) -> str:
+    def _title_name(self, entry: Any, view: ViewKey) -> str:
         """Return the layer's name, and for a history the epoch (and "change since epoch 0")."""
         if view.epoch is None:
             return entry.name
@@ -313,9 +301,9 @@ class WeightExplorer(WeightControls, FigureView):
     # -----------------------------------------------------------------------------------------
     # Drawing
 
-    def _view(self) -> _View:
+    def _view(self) -> ViewKey:
         """Return the view the traits ask for."""
-        return _View(self.layer, self.gate, self.matrix, self.scale, self.epoch, self.view)
+        return ViewKey(self.layer, self.gate, self.matrix, self.scale, self.epoch, self.view)
 
     def _redraw(self) -> None:
         self._ahead.cancel()
@@ -328,7 +316,7 @@ class WeightExplorer(WeightControls, FigureView):
             self._safely(self._write_lesson, refresh=False)
             self._plan_ahead()
 
-    def _draw(self, view: _View | None = None) -> None:
+    def _draw(self, view: ViewKey | None = None) -> None:
         view = view or self._view()
         entry = self._entries[view.layer]
         gw = self._source.weights(view.layer, view.epoch, view.view == "change")
@@ -376,7 +364,7 @@ class WeightExplorer(WeightControls, FigureView):
             self._png_cache[key] = encoding.result()
         self._show_png(self._png_cache.get_or_make(key, self.display.render_png))
 
-    def _picture_key(self, view: _View | None = None) -> tuple:
+    def _picture_key(self, view: ViewKey | None = None) -> tuple:
         """Return the cache key of the picture drawn now: the view, and where its heatmap is.
 
         The heatmap moves when a downsampled view of the layer needs a second title line;
@@ -404,126 +392,3 @@ class WeightExplorer(WeightControls, FigureView):
         self.display.plot(self._ax)
         self._fit_title(self._view())
         self._plan_ahead()  # runs once the resized picture is out
-
-    # -----------------------------------------------------------------------------------------
-    # Rendering ahead (while the kernel is idle)
-
-    def _plan_ahead(self) -> None:
-        """Queue the views the user is likely to ask for next, if anyone is looking."""
-        if self.prefetch and self.canvas.display_width > 0 and self._png_cache.maxsize:
-            self._ahead.replace(self._render_ahead_job(v) for v in self._next_views())
-
-    def _next_views(self) -> list[_View]:
-        """Return up to :attr:`prefetch` views, the likeliest next first.
-
-        The next epoch (a history playing), the gates next to this one, the next matrix,
-        the other gates, the matrix before.
-        """
-        now = self._view()
-        gates = [key for _, key in self.gate_dropdown.options]
-        g = gates.index(now.gate)
-        near = sorted((k for k in range(len(gates)) if k != g), key=lambda k: (abs(k - g), k < g))
-        other_gates = [now._replace(gate=gates[k]) for k in near]
-        matrices = list(MATRIX_WORDS)
-        m = matrices.index(now.matrix)
-        views = [
-            *other_gates[:2],
-            now._replace(matrix=matrices[(m + 1) % len(matrices)]),
-            *other_gates[2:],
-            now._replace(matrix=matrices[m - 1]),
-        ]
-        epochs = list(self._source.epochs)
-        if now.epoch is not None and now.epoch != epochs[-1]:
-            views.insert(0, now._replace(epoch=epochs[epochs.index(now.epoch) + 1]))
-        return views[: self.prefetch]
-
-    def _render_ahead_job(self, view: _View):
-        return lambda: self._render_ahead(view)
-
-    def _render_ahead(self, view: _View) -> Future[bytes] | None:
-        """Draw ``view`` and encode it into the PNG cache in the background thread.
-
-        Nothing the user sees changes: a view that would move the heatmap (a second title
-        line) is left for its real draw, and the artists of the view on show are put back
-        before returning. Returns the encoding's future (the next view waits for it).
-        """
-        rooms = dict(self._title_lines)
-        try:
-            self._draw(view)
-            key = self._picture_key(view)
-            if self._title_lines != rooms or key in self._png_cache or key in self._encoding:
-                return None
-            frame = self.display.render_frame()
-            encoding = in_background(frame.png, lambda png: self._keep(key, png))
-            self._encoding[key] = encoding
-            return encoding
-        finally:
-            self._title_lines = rooms
-            self._draw()
-
-    def _keep(self, key: tuple, png: bytes) -> None:
-        """Keep a picture encoded in the background, unless it was forgotten meanwhile."""
-        if self._encoding.pop(key, None) is not None:
-            self._png_cache[key] = png
-
-    def _forget_ahead(self) -> None:
-        """Drop what was planned or is being encoded ahead (a resize, or closing)."""
-        self._ahead.cancel()
-        for encoding in self._encoding.values():
-            encoding.cancel()
-        self._encoding.clear()
-
-    def _margins(self, view: _View | None = None) -> dict[str, Any]:
-        """Return what the heatmap's margins must hold for a view (no blank band)."""
-        view = view or self._view()
-        return {
-            "row_labels": self._feature_names or (),
-            "gate_labels": view.gate == "all",
-            "title_lines": self._title_lines.get(self._title_room_key(view), 1),
-        }
-
-    @staticmethod
-    def _title_room_key(view: _View) -> tuple[str, bool]:
-        """Return which views share the title's room: a layer's single gates, or its all gates."""
-        return view.layer, view.gate == "all"
-
-    def _fit_title(self, view: _View) -> None:
-        """Lower the heatmap when the title drawn has more lines than room was left for.
-
-        A downsampled view adds a line; a smaller heatmap is downsampled at least as much,
-        so one step is enough. The room is kept for every single gate and matrix of the
-        layer (until a resize): flipping between W and U or between gates then moves
-        nothing, and each view is blitted over the same cached background.
-        """
-        lines = self.display.title_.get_text().count("\n") + 1
-        if lines <= self._margins(view)["title_lines"]:
-            return
-        self._title_lines[self._title_room_key(view)] = lines
-        self._place_heatmap(view)
-        self.display.update()
-
-    def _heatmap_rect(self, view: _View | None = None) -> tuple[float, float, float, float]:
-        """Return where the margins of ``view`` (``None``: the view on show) put the heatmap.
-
-        Measured once per figure size and margins (measuring the labels costs ~15 ms).
-        """
-        margins = self._margins(view)
-        size = (*self.figure.get_size_inches(), self.figure.dpi)  # row labels never change
-        key = (size, margins["gate_labels"], margins["title_lines"])
-        rect = self._rects.get(key)
-        if rect is None:
-            rect = self._rects[key] = weight_axes_rect(self.figure, **margins)
-        return rect
-
-    def _add_heatmap_axes(self) -> None:
-        """Add the heatmap's Axes where :meth:`_heatmap_rect` puts them, on a fixed layout."""
-        rect = self._heatmap_rect()
-        self.figure.set_layout_engine("none")  # nothing may move them between views
-        self._ax = self.figure.add_axes(rect)
-
-    def _place_heatmap(self, view: _View) -> None:
-        """Move the heatmap's Axes to where the margins of ``view`` put it (if they moved)."""
-        rect = self._heatmap_rect(view)
-        now = self._ax.get_position().bounds
-        if any(abs(a - b) > 1e-9 for a, b in zip(now, rect, strict=True)):
-            self._ax.set_position(rect)
