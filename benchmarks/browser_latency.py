@@ -456,7 +456,7 @@ def main(argv=None) -> int:
         "idle are hits (with --pause, how long a user looks before the next change)",
     )
     parser.add_argument(
-        "--prefetch", type=int, default=5, help="WeightExplorer(prefetch=...): views rendered ahead"
+        "--prefetch", type=int, default=0, help="WeightExplorer(prefetch=...): views rendered ahead"
     )
     parser.add_argument(
         "--pause", type=float, default=100.0, help="ms between one picture and the next change"

@@ -101,10 +101,31 @@ def test_a_job_with_a_background_part_holds_the_next_job_until_that_part_is_done
 
 
 def test_idle_queue_without_a_running_loop_runs_nothing():
-    done = []
-    queue = IdleQueue(delay=0.0)
-    queue.replace([lambda: done.append(1)])
-    assert done == [] and len(queue) == 0
+    # In a thread of its own: the browser tests leave a loop running in the main thread.
+    import threading
+
+    done, sizes = [], []
+
+    def scenario() -> None:
+        queue = IdleQueue(delay=0.0)
+        queue.replace([lambda: done.append(1)])
+        sizes.append(len(queue))
+
+    worker = threading.Thread(target=scenario)
+    worker.start()
+    worker.join()
+    assert done == [] and sizes == [0]
+
+
+def test_the_explorer_renders_nothing_ahead_unless_asked(model):
+    async def scenario():
+        w = WeightExplorer(model)
+        w.canvas.display_width = 640
+        await _idle(w)
+        assert w.prefetch == 0 and w._ahead.ran == 0 and len(w._png_cache) == 1
+        w.close()
+
+    run_in_a_fresh_loop(scenario)
 
 
 # --- WeightExplorer -----------------------------------------------------------------------
@@ -175,8 +196,8 @@ def test_nothing_is_rendered_ahead_when_turned_off_unseen_or_after_a_click(model
     async def scenario():
         off = WeightExplorer(model, prefetch=0)
         off.canvas.display_width = 640
-        unseen = WeightExplorer(model)  # no browser has reported a size
-        busy = WeightExplorer(model)
+        unseen = WeightExplorer(model, prefetch=5)  # no browser has reported a size
+        busy = WeightExplorer(model, prefetch=5)
         busy.canvas.display_width = 640
         busy.gate = "f"  # clicks in a burst: each one forgets what the last one planned
         busy.gate = "c"
@@ -185,7 +206,7 @@ def test_nothing_is_rendered_ahead_when_turned_off_unseen_or_after_a_click(model
         await _idle(busy)
         assert off._ahead.ran == 0 and unseen._ahead.ran == 0 and len(unseen._ahead) == 0
         assert planned == 5 and busy._ahead.ran == 5  # only the last click's plan ran
-        # By default: the gates beside c (o, f), the next matrix, then the other gates.
+        # The gates beside c (o, f), the next matrix, then the other gates.
         ahead = {key[0][1:3] for key in busy._png_cache}
         assert ahead == {("c", "W"), ("o", "W"), ("f", "W"), ("c", "U"), ("i", "W"), ("all", "W")}
         busy.close()

@@ -71,11 +71,14 @@ class IdleQueue:
     ----------
     ran : int
         Jobs run so far (for tests and benchmarks).
+    failed : BaseException or None
+        The exception of the last job that raised, if any (for tests and diagnostics).
     """
 
     def __init__(self, delay: float = IDLE_DELAY_S) -> None:
         self.delay = delay
         self.ran = 0
+        self.failed: BaseException | None = None
         self._jobs: deque[Callable[[], Any]] = deque()
         self._handle: asyncio.TimerHandle | None = None
         self._plan = 0  # which queue a late callback belongs to
@@ -113,7 +116,8 @@ class IdleQueue:
         job = self._jobs.popleft()
         try:
             result = job()
-        except Exception:  # a guess that failed; the real draw reports it if it is asked for
+        except Exception as exc:  # a guess that failed; the real draw reports it if asked for
+            self.failed = exc
             self._jobs.clear()
             return
         self.ran += 1
